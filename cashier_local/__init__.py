@@ -1,0 +1,1 @@
+"""Runs the cashier on one machine: moto on loopback, the template's resources, the real handlers."""

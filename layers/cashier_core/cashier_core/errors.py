@@ -1,0 +1,162 @@
+"""Domain errors. Each carries a stable code that clients may branch on.
+
+The HTTP status sits on the error so the code-to-status mapping has one home;
+handlers turn any CashierError into `{"error": {"code", "message"}}`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from cashier_core.models import Transaction
+
+
+class CashierError(Exception):
+    code: ClassVar[str] = "cashier_error"
+    http_status: ClassVar[int] = 400
+    default_message: ClassVar[str] = "The request could not be processed."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+# --- money ---------------------------------------------------------------
+class AmountError(CashierError):
+    http_status = 422
+
+
+class AmountNotAString(AmountError):
+    code = "amount_not_a_string"
+    default_message = "Amounts are decimal strings such as \"10.50\", never JSON numbers."
+
+
+class AmountInvalidFormat(AmountError):
+    code = "amount_invalid_format"
+    default_message = "The amount is not a plain decimal such as \"10.50\"."
+
+
+class AmountNotFinite(AmountError):
+    code = "amount_not_finite"
+    default_message = "NaN and Infinity are not amounts."
+
+
+class AmountExponentNotAllowed(AmountError):
+    code = "amount_exponent_not_allowed"
+    default_message = "Write the amount out in full; exponents such as 1e3 are refused."
+
+
+class AmountNegative(AmountError):
+    code = "amount_negative"
+    default_message = "The amount must be positive."
+
+
+class AmountZero(AmountError):
+    code = "amount_zero"
+    default_message = "The amount must be more than zero."
+
+
+class AmountTooPrecise(AmountError):
+    code = "amount_too_precise"
+    default_message = "The amount has more decimals than the currency allows."
+
+
+class AmountTooLarge(AmountError):
+    code = "amount_too_large"
+    default_message = "The amount is larger than any payment this service takes."
+
+
+class UnknownCurrency(CashierError):
+    code = "currency_unknown"
+    http_status = 422
+    default_message = "The currency is not an active ISO 4217 currency."
+
+
+# --- lookups -------------------------------------------------------------
+class NotFound(CashierError):
+    http_status = 404
+
+
+class TransactionNotFound(NotFound):
+    code = "transaction_not_found"
+    default_message = "No such transaction."
+
+
+class AccountNotFound(NotFound):
+    code = "account_not_found"
+    default_message = "No such trading account."
+
+
+class CustomerNotFound(NotFound):
+    code = "customer_not_found"
+    default_message = "No such customer."
+
+
+# --- status changes and balance movements --------------------------------
+class TransitionRefused(CashierError):
+    """The transaction was not in a status the target may be entered from.
+
+    `current` is the item as DynamoDB held it when the condition failed, so the
+    caller can tell a duplicate (already in the target) from a real conflict
+    without reading again.
+    """
+
+    code = "invalid_transition"
+    http_status = 409
+    default_message = "The transaction cannot move to that status from its current one."
+
+    def __init__(self, current: Transaction, message: str | None = None) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+class AlreadyApplied(CashierError):
+    """The balance movement exists already: a retry or a duplicate delivery."""
+
+    code = "already_applied"
+    http_status = 409
+    default_message = "This movement was applied already."
+
+    def __init__(self, message: str | None = None, *, current: Transaction | None = None) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+class InsufficientFunds(CashierError):
+    code = "insufficient_funds"
+    http_status = 422
+    default_message = "The account balance does not cover the amount."
+
+
+class AccountCurrencyMismatch(CashierError):
+    code = "account_currency_mismatch"
+    http_status = 422
+    default_message = "The amount's currency is not the account's currency."
+
+
+class AccountClosed(CashierError):
+    code = "account_closed"
+    http_status = 422
+    default_message = "The trading account is closed."
+
+
+class RetryableConflict(CashierError):
+    """DynamoDB refused for contention or throttling; the same call may succeed later."""
+
+    code = "conflict_retry"
+    http_status = 409
+    default_message = "A concurrent change got there first; retry the request."
+
+
+# --- pagination ----------------------------------------------------------
+class InvalidCursor(CashierError):
+    code = "invalid_cursor"
+    http_status = 400
+    default_message = "The cursor is not one this service issued for this query."
+
+
+class InvalidPageSize(CashierError):
+    code = "invalid_page_size"
+    http_status = 400
+    default_message = "The page size is out of range."

@@ -1,0 +1,280 @@
+"""The domain's records (pydantic v2).
+
+They are what storage reads and writes, and also the local seed file format,
+so field names here are the names in the seed. Unknown fields are refused.
+`defer_build` keeps schema building out of every Lambda's cold start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from cashier_core.money import currency_exponent, quantize
+from cashier_core.statuses import INITIAL_STATUS, Status, TransactionType
+
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DomainModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+
+def _check_currency_scale(amount: Decimal | None, currency: str) -> None:
+    if amount is None:
+        return
+    currency_exponent(currency)  # raises UnknownCurrency
+    if amount != quantize(amount, currency):
+        raise ValueError(f"{amount} has more decimals than {currency} allows")
+
+
+class AmountLimits(DomainModel):
+    """Inclusive bounds in one currency; either side may be open."""
+
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        for bound in (self.min_amount, self.max_amount):
+            if bound is not None and (not bound.is_finite() or bound <= 0):
+                raise ValueError("limits are positive finite amounts")
+        if (
+            self.min_amount is not None
+            and self.max_amount is not None
+            and self.min_amount > self.max_amount
+        ):
+            raise ValueError("min_amount is above max_amount")
+        return self
+
+    def check_scale(self, currency: str) -> None:
+        _check_currency_scale(self.min_amount, currency)
+        _check_currency_scale(self.max_amount, currency)
+
+
+class StatusChange(DomainModel):
+    status: Status
+    at: datetime
+    reason: str
+    # Who caused it: "customer", "provider:<name>", "credit_worker", "backoffice:<principal>", ...
+    source: str
+
+
+class Transaction(DomainModel):
+    transaction_id: Identifier
+    type: TransactionType
+    customer_id: Identifier
+    account_id: Identifier
+    brand_id: Identifier
+    method_id: Identifier | None = None
+    provider: Identifier | None = None
+    amount: Decimal
+    currency: CurrencyCode
+    status: Status
+    provider_reference: str | None = None
+    redirect_url: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    history: tuple[StatusChange, ...]
+    version: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _money(self) -> Self:
+        if not self.amount.is_finite() or self.amount <= 0:
+            raise ValueError("a transaction amount is positive")
+        _check_currency_scale(self.amount, self.currency)
+        return self
+
+
+def new_transaction(
+    *,
+    transaction_type: TransactionType,
+    customer_id: str,
+    account_id: str,
+    brand_id: str,
+    amount: Decimal,
+    currency: str,
+    source: str,
+    reason: str,
+    at: datetime,
+    method_id: str | None = None,
+    provider: str | None = None,
+) -> Transaction:
+    """A transaction in its type's initial status, with a fresh id, at version 1."""
+    status = INITIAL_STATUS[transaction_type]
+    return Transaction(
+        transaction_id=str(uuid.uuid4()),
+        type=transaction_type,
+        customer_id=customer_id,
+        account_id=account_id,
+        brand_id=brand_id,
+        method_id=method_id,
+        provider=provider,
+        amount=amount,
+        currency=currency,
+        status=status,
+        created_at=at,
+        updated_at=at,
+        history=(StatusChange(status=status, at=at, reason=reason, source=source),),
+        version=1,
+    )
+
+
+class CrmOverrides(DomainModel):
+    """Per-customer decisions of the CRM team, applied on top of provider configs.
+
+    force-enable re-admits a method the customer's brand config has disabled;
+    it never overrides a country block or a provider module that is not loaded.
+    """
+
+    disabled_methods: frozenset[Identifier] = frozenset()
+    enabled_methods: frozenset[Identifier] = frozenset()
+    # method_id -> currency -> limits; these replace the config's limits.
+    limits: dict[Identifier, dict[CurrencyCode, AmountLimits]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        both = self.disabled_methods & self.enabled_methods
+        if both:
+            raise ValueError(f"methods both disabled and enabled: {sorted(both)}")
+        for per_currency in self.limits.values():
+            for currency, limits in per_currency.items():
+                limits.check_scale(currency)
+        return self
+
+
+class CustomerRecord(DomainModel):
+    customer_id: Identifier
+    brand_id: Identifier
+    country: CountryCode
+    deposit_allowed: bool = True
+    withdrawal_allowed: bool = True
+    crm_overrides: CrmOverrides = Field(default_factory=CrmOverrides)
+
+
+class AccountStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class TradingAccount(DomainModel):
+    account_id: Identifier
+    customer_id: Identifier
+    brand_id: Identifier
+    currency: CurrencyCode
+    balance: Decimal = Decimal(0)
+    status: AccountStatus = AccountStatus.OPEN
+
+    @model_validator(mode="after")
+    def _money(self) -> Self:
+        if not self.balance.is_finite():
+            raise ValueError("balance must be finite")
+        _check_currency_scale(self.balance, self.currency)
+        return self
+
+
+_SECRET_LOOKING_KEYS = ("secret", "password", "api_key", "apikey", "private", "hmac", "token")
+
+
+class ProviderConfig(DomainModel):
+    """One payment method of one brand, served by one provider module."""
+
+    brand_id: Identifier
+    provider: Identifier
+    method_id: Identifier
+    display_name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    enabled: bool = True
+    currencies: frozenset[CurrencyCode]
+    countries_allowed: frozenset[CountryCode] = frozenset()  # empty: every country
+    countries_blocked: frozenset[CountryCode] = frozenset()
+    limits: dict[CurrencyCode, AmountLimits] = Field(default_factory=dict)
+    settings: dict[str, str] = Field(default_factory=dict)
+    # Name of the Secrets Manager secret holding credentials; never the values.
+    secret_ref: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        for currency in self.currencies:
+            currency_exponent(currency)
+        for currency, limits in self.limits.items():
+            if currency not in self.currencies:
+                raise ValueError(f"limits given for {currency}, which is not in currencies")
+            limits.check_scale(currency)
+        for key in self.settings:
+            if any(word in key.lower() for word in _SECRET_LOOKING_KEYS):
+                raise ValueError(f"setting {key!r} looks like a secret; put it in secret_ref")
+        return self
+
+
+class SessionType(StrEnum):
+    SESSION_CUSTOMER = "SESSION_CUSTOMER"
+
+
+class CustomerSession(DomainModel):
+    token_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    customer_id: Identifier
+    brand_id: Identifier
+    type: SessionType
+    expires_at: datetime
+
+    def is_valid_at(self, moment: datetime) -> bool:
+        return self.type is SessionType.SESSION_CUSTOMER and self.expires_at > moment
+
+
+def hash_session_token(token: str) -> str:
+    """Sessions are stored by this hash, so a table leak yields no usable token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class LedgerKind(StrEnum):
+    CREDIT = "credit"
+    WITHDRAWAL_HOLD = "withdrawal_hold"
+    HOLD_RELEASE = "hold_release"
+    REVERSAL = "reversal"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self in (LedgerKind.CREDIT, LedgerKind.HOLD_RELEASE) else -1
+
+
+class LedgerEntry(DomainModel):
+    """An immutable balance movement. The balance is the sum of these."""
+
+    entry_id: str
+    account_id: Identifier
+    transaction_id: Identifier
+    kind: LedgerKind
+    amount: Decimal  # signed: credits and releases positive, holds and reversals negative
+    currency: CurrencyCode
+    created_at: datetime
+
+    @classmethod
+    def for_transaction(cls, transaction: Transaction, kind: LedgerKind, at: datetime) -> Self:
+        return cls(
+            entry_id=ledger_entry_id(transaction.transaction_id, kind),
+            account_id=transaction.account_id,
+            transaction_id=transaction.transaction_id,
+            kind=kind,
+            amount=transaction.amount * kind.sign,
+            currency=transaction.currency,
+            created_at=at,
+        )
+
+
+def ledger_entry_id(transaction_id: str, kind: LedgerKind) -> str:
+    """Chosen before the first attempt and the same on every retry, so the
+    ledger's attribute_not_exists condition makes each movement happen once."""
+    return f"{transaction_id}#{kind.value}"
+

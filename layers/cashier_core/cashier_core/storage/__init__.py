@@ -1,0 +1,1 @@
+"""DynamoDB storage. The only code in the layer that talks to DynamoDB."""

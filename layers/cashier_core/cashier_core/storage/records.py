@@ -1,0 +1,134 @@
+"""Customers, trading accounts with their ledger, provider configs and sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+
+from cashier_core.errors import AccountNotFound, CustomerNotFound, RetryableConflict
+from cashier_core.models import (
+    CustomerRecord,
+    CustomerSession,
+    LedgerEntry,
+    ProviderConfig,
+    TradingAccount,
+)
+from cashier_core.storage.codec import from_item, to_item
+from cashier_core.storage.tables import ACCOUNT_SORT_KEY, LEDGER_SORT_PREFIX, TTL_ATTRIBUTE
+from cashier_core.storage.transactions import RETRYABLE_CODES
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class _Table:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table_name = table_name
+
+    def _get(self, model: type[ModelT], key: dict[str, Any]) -> ModelT | None:
+        try:
+            response = self._client.get_item(TableName=self._table_name, Key=key)
+        except ClientError as error:
+            if error.response["Error"]["Code"] in RETRYABLE_CODES:
+                raise RetryableConflict() from error
+            raise
+        item = response.get("Item")
+        return from_item(model, item) if item else None
+
+    def _query(self, model: type[ModelT], **request: Any) -> Iterator[ModelT]:
+        request["TableName"] = self._table_name
+        while True:
+            response = self._client.query(**request)
+            for item in response.get("Items", []):
+                yield from_item(model, item)
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+class CustomerStore(_Table):
+    def get(self, customer_id: str) -> CustomerRecord:
+        customer = self._get(CustomerRecord, {"customer_id": {"S": customer_id}})
+        if customer is None:
+            raise CustomerNotFound()
+        return customer
+
+    def put(self, customer: CustomerRecord) -> None:
+        self._client.put_item(TableName=self._table_name, Item=to_item(customer))
+
+
+class AccountStore(_Table):
+    """Account items and their ledger share a partition: `sk` is ACCOUNT or LEDGER#<id>.
+
+    The balance is only ever changed by TransactionStore's movements; `put`
+    is for creating accounts (seeding, onboarding), never for adjusting money.
+    """
+
+    def get(self, account_id: str) -> TradingAccount:
+        account = self._get(
+            TradingAccount, {"account_id": {"S": account_id}, "sk": {"S": ACCOUNT_SORT_KEY}}
+        )
+        if account is None:
+            raise AccountNotFound()
+        return account
+
+    def get_for_customer(self, customer_id: str, account_id: str) -> TradingAccount:
+        """Another customer's account answers exactly as a missing one."""
+        account = self.get(account_id)
+        if account.customer_id != customer_id:
+            raise AccountNotFound()
+        return account
+
+    def create(self, account: TradingAccount) -> None:
+        self._client.put_item(
+            TableName=self._table_name,
+            Item=to_item(account, sk=ACCOUNT_SORT_KEY),
+            ConditionExpression="attribute_not_exists(account_id)",
+        )
+
+    def ledger(self, account_id: str) -> list[LedgerEntry]:
+        return list(
+            self._query(
+                LedgerEntry,
+                KeyConditionExpression="account_id = :account AND begins_with(sk, :prefix)",
+                ExpressionAttributeValues={
+                    ":account": {"S": account_id},
+                    ":prefix": {"S": LEDGER_SORT_PREFIX},
+                },
+                ConsistentRead=True,
+            )
+        )
+
+
+class ProviderConfigStore(_Table):
+    def for_brand(self, brand_id: str) -> list[ProviderConfig]:
+        return list(
+            self._query(
+                ProviderConfig,
+                KeyConditionExpression="brand_id = :brand",
+                ExpressionAttributeValues={":brand": {"S": brand_id}},
+            )
+        )
+
+    def put(self, config: ProviderConfig) -> None:
+        self._client.put_item(TableName=self._table_name, Item=to_item(config))
+
+
+class SessionStore(_Table):
+    def get(self, token_hash: str) -> CustomerSession | None:
+        return self._get(CustomerSession, {"token_hash": {"S": token_hash}})
+
+    def put(self, session: CustomerSession) -> None:
+        # DynamoDB's TTL deletes expired sessions within days, not at once, so
+        # the authorizer still checks expires_at itself.
+        expires_epoch = int(session.expires_at.timestamp())
+        self._client.put_item(
+            TableName=self._table_name,
+            Item=to_item(session, **{TTL_ATTRIBUTE: expires_epoch}),
+        )

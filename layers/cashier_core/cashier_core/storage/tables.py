@@ -1,0 +1,41 @@
+"""Table and index names. Physical names come from the environment (template.yaml
+sets them); index and key names are fixed here and match template.yaml."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Final
+
+# Indexes of the transactions table.
+BY_CUSTOMER_INDEX: Final = "by_customer"
+BY_ACCOUNT_INDEX: Final = "by_account"
+BY_PROVIDER_REFERENCE_INDEX: Final = "by_provider_reference"
+BY_WORK_STATUS_INDEX: Final = "by_work_status"
+
+# The accounts table holds each account item and its ledger under one partition.
+ACCOUNT_SORT_KEY: Final = "ACCOUNT"
+LEDGER_SORT_PREFIX: Final = "LEDGER#"
+
+# Sessions and idempotency records expire through DynamoDB TTL on this attribute.
+TTL_ATTRIBUTE: Final = "expires_at_epoch"
+
+
+@dataclass(frozen=True, slots=True)
+class TableNames:
+    transactions: str = ""
+    accounts: str = ""
+    customers: str = ""
+    provider_configs: str = ""
+    sessions: str = ""
+
+    @classmethod
+    def from_environment(cls) -> TableNames:
+        """Each function gets only the names its policy covers; the rest stay empty."""
+        return cls(
+            transactions=os.environ.get("TRANSACTIONS_TABLE", ""),
+            accounts=os.environ.get("ACCOUNTS_TABLE", ""),
+            customers=os.environ.get("CUSTOMERS_TABLE", ""),
+            provider_configs=os.environ.get("PROVIDER_CONFIGS_TABLE", ""),
+            sessions=os.environ.get("SESSIONS_TABLE", ""),
+        )

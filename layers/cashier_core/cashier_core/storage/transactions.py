@@ -1,0 +1,655 @@
+"""The transactions table and every balance movement.
+
+Two rules hold here and nowhere else:
+- a status change is one conditional write whose condition is "the current
+  status is an allowed source of the target" (statuses.ALLOWED_SOURCES);
+- a balance movement is one TransactWriteItems of the status change, the
+  account's ADD and the ledger entry with its deterministic id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final, NoReturn
+
+from botocore.exceptions import ClientError
+
+from cashier_core.errors import (
+    AccountClosed,
+    AccountCurrencyMismatch,
+    AccountNotFound,
+    AlreadyApplied,
+    InsufficientFunds,
+    InvalidPageSize,
+    RetryableConflict,
+    TransactionNotFound,
+    TransitionRefused,
+)
+from cashier_core.models import (
+    AccountStatus,
+    LedgerEntry,
+    LedgerKind,
+    StatusChange,
+    TradingAccount,
+    Transaction,
+    utc_now,
+)
+from cashier_core.statuses import (
+    ALLOWED_SOURCES,
+    WORK_QUEUE_STATUSES,
+    Status,
+    TransactionType,
+)
+from cashier_core.storage.codec import (
+    Item,
+    format_timestamp,
+    from_item,
+    serialize_value,
+    to_item,
+)
+from cashier_core.storage.cursor import CursorCodec
+from cashier_core.storage.tables import (
+    ACCOUNT_SORT_KEY,
+    BY_ACCOUNT_INDEX,
+    BY_CUSTOMER_INDEX,
+    BY_PROVIDER_REFERENCE_INDEX,
+    BY_WORK_STATUS_INDEX,
+    LEDGER_SORT_PREFIX,
+    TableNames,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+# Codes (of a cancellation reason or of the call itself) after which the same
+# request may succeed: contention and throttling, never a failed condition.
+RETRYABLE_CODES: Final = frozenset(
+    {
+        "TransactionConflict",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "ThrottlingError",
+        "ThrottlingException",
+        "ProvisionedThroughputExceeded",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+    }
+)
+
+# Fields a status change may set besides the status itself. Identity and money
+# fields are written once, at creation.
+MUTABLE_FIELDS: Final = frozenset({"provider_reference", "redirect_url"})
+
+MAX_PAGE_SIZE: Final = 100
+# A filtered history query reads at most this many DynamoDB pages per request;
+# past that it returns a short page with a cursor rather than scanning on.
+MAX_QUERY_ROUNDS: Final = 10
+
+
+def _n(value: object) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    """A customer's own history; every other field narrows it."""
+
+    customer_id: str
+    account_id: str | None = None
+    type: TransactionType | None = None
+    status: Status | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+    def cursor_context(self) -> str:
+        """What a cursor is bound to: this customer and exactly these filters."""
+        return json.dumps(
+            {
+                "customer_id": self.customer_id,
+                "account_id": self.account_id,
+                "type": self.type.value if self.type else None,
+                "status": int(self.status) if self.status is not None else None,
+                "from": format_timestamp(self.created_from) if self.created_from else None,
+                "to": format_timestamp(self.created_to) if self.created_to else None,
+            },
+            sort_keys=True,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[Transaction]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _StatusUpdate:
+    update_expression: str
+    condition_expression: str
+    names: dict[str, str]
+    values: dict[str, Any]
+    change: StatusChange
+
+
+def _status_update(
+    target: Status,
+    *,
+    reason: str,
+    source: str,
+    at: datetime,
+    only_from: frozenset[Status] | None = None,
+    expected_version: int | None = None,
+    set_fields: Mapping[str, object] | None = None,
+) -> _StatusUpdate:
+    """The expressions that move a transaction to `target`, guarded by the table.
+
+    The condition covers both transaction types, so no read is needed to know
+    which row of the table applies. `only_from` narrows the sources, never widens.
+    """
+    change = StatusChange(status=target, at=at, reason=reason, source=source)
+    names = {
+        "#status": "status",
+        "#type": "type",
+        "#history": "history",
+        "#version": "version",
+        "#updated_at": "updated_at",
+        "#work_status": "work_status",
+    }
+    values: dict[str, Any] = {
+        ":target": _n(int(target)),
+        ":now": _s(format_timestamp(at)),
+        ":entry": {"L": [serialize_value(change)]},
+        ":one": _n(1),
+    }
+    clauses = []
+    for transaction_type, table in ALLOWED_SOURCES.items():
+        sources = table[target] if only_from is None else table[target] & only_from
+        if not sources:
+            continue
+        placeholders = []
+        for source_status in sorted(sources):
+            placeholder = f":from_{transaction_type.value}_{int(source_status)}"
+            values[placeholder] = _n(int(source_status))
+            placeholders.append(placeholder)
+        values[f":type_{transaction_type.value}"] = _s(transaction_type.value)
+        clauses.append(
+            f"(#type = :type_{transaction_type.value} AND #status IN ({', '.join(placeholders)}))"
+        )
+    if not clauses:
+        raise ValueError(f"no transaction may move to {target.api_name} from {only_from}")
+    condition = f"({' OR '.join(clauses)})"
+    if expected_version is not None:
+        condition += " AND #version = :expected_version"
+        values[":expected_version"] = _n(expected_version)
+
+    sets = [
+        "#status = :target",
+        "#updated_at = :now",
+        "#history = list_append(#history, :entry)",
+        "#version = #version + :one",
+    ]
+    removes = []
+    if target in WORK_QUEUE_STATUSES:
+        sets.append("#work_status = :target")
+    else:
+        removes.append("#work_status")
+    for index, (field, value) in enumerate((set_fields or {}).items()):
+        if field not in MUTABLE_FIELDS:
+            raise ValueError(f"{field} is not changed by a status change")
+        names[f"#set_{index}"] = field
+        values[f":set_{index}"] = serialize_value(value)
+        sets.append(f"#set_{index} = :set_{index}")
+    expression = "SET " + ", ".join(sets)
+    if removes:
+        expression += " REMOVE " + ", ".join(removes)
+    return _StatusUpdate(expression, condition, names, values, change)
+
+
+@dataclass(frozen=True, slots=True)
+class _AccountRules:
+    require_open: bool
+    require_cover: bool
+
+
+# What each kind of movement asks of the account. A reversal must land even on
+# a closed or short account: the money already left through the provider.
+_ACCOUNT_RULES: Final = {
+    LedgerKind.CREDIT: _AccountRules(require_open=True, require_cover=False),
+    LedgerKind.WITHDRAWAL_HOLD: _AccountRules(require_open=True, require_cover=True),
+    LedgerKind.HOLD_RELEASE: _AccountRules(require_open=False, require_cover=False),
+    LedgerKind.REVERSAL: _AccountRules(require_open=False, require_cover=False),
+}
+
+
+def _is_retryable(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code", "") in RETRYABLE_CODES
+
+
+class TransactionStore:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        tables: TableNames,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._client = client
+        self._tables = tables
+        self._clock = clock
+
+    # --- reads -----------------------------------------------------------
+    def get(self, transaction_id: str) -> Transaction:
+        try:
+            response = self._client.get_item(
+                TableName=self._tables.transactions,
+                Key={"transaction_id": _s(transaction_id)},
+                ConsistentRead=True,
+            )
+        except ClientError as error:
+            if _is_retryable(error):
+                raise RetryableConflict() from error
+            raise
+        if "Item" not in response:
+            raise TransactionNotFound()
+        return from_item(Transaction, response["Item"])
+
+    def get_for_customer(self, customer_id: str, transaction_id: str) -> Transaction:
+        """Another customer's transaction answers exactly as a missing one."""
+        transaction = self.get(transaction_id)
+        if transaction.customer_id != customer_id:
+            raise TransactionNotFound()
+        return transaction
+
+    def find_by_provider_reference(self, provider: str, reference: str) -> Transaction | None:
+        response = self._client.query(
+            TableName=self._tables.transactions,
+            IndexName=BY_PROVIDER_REFERENCE_INDEX,
+            KeyConditionExpression="provider_reference = :reference AND #provider = :provider",
+            ExpressionAttributeNames={"#provider": "provider"},
+            ExpressionAttributeValues={":reference": _s(reference), ":provider": _s(provider)},
+        )
+        items = response.get("Items", [])
+        return from_item(Transaction, items[0]) if items else None
+
+    def list_history(
+        self,
+        query: HistoryQuery,
+        *,
+        codec: CursorCodec,
+        limit: int,
+        cursor: str | None = None,
+    ) -> Page:
+        """The customer's transactions, newest first, filtered, one page at a time."""
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise InvalidPageSize(f"limit must be between 1 and {MAX_PAGE_SIZE}.")
+        context = query.cursor_context()
+        start_key = codec.decode(cursor, context) if cursor is not None else None
+
+        if query.account_id is not None:
+            index, hash_name, hash_value = BY_ACCOUNT_INDEX, "account_id", query.account_id
+        else:
+            index, hash_name, hash_value = BY_CUSTOMER_INDEX, "customer_id", query.customer_id
+        names = {"#hash": hash_name, "#created_at": "created_at"}
+        values: dict[str, Any] = {":hash": _s(hash_value)}
+        key_condition = "#hash = :hash"
+        if query.created_from is not None and query.created_to is not None:
+            key_condition += " AND #created_at BETWEEN :from AND :to"
+            values[":from"] = _s(format_timestamp(query.created_from))
+            values[":to"] = _s(format_timestamp(query.created_to))
+        elif query.created_from is not None:
+            key_condition += " AND #created_at >= :from"
+            values[":from"] = _s(format_timestamp(query.created_from))
+        elif query.created_to is not None:
+            key_condition += " AND #created_at <= :to"
+            values[":to"] = _s(format_timestamp(query.created_to))
+
+        filters = []
+        if query.account_id is not None:
+            # The account index is shared by all customers: ownership is a filter.
+            filters.append("#customer_id = :customer_id")
+            names["#customer_id"] = "customer_id"
+            values[":customer_id"] = _s(query.customer_id)
+        if query.type is not None:
+            filters.append("#type = :type")
+            names["#type"] = "type"
+            values[":type"] = _s(query.type.value)
+        if query.status is not None:
+            filters.append("#status = :status")
+            names["#status"] = "status"
+            values[":status"] = _n(int(query.status))
+
+        request: dict[str, Any] = {
+            "TableName": self._tables.transactions,
+            "IndexName": index,
+            "KeyConditionExpression": key_condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if filters:
+            request["FilterExpression"] = " AND ".join(filters)
+
+        found: list[Item] = []
+        last_key: dict[str, Any] | None = (
+            {key: _s(value) for key, value in start_key.items()} if start_key else None
+        )
+        for _ in range(MAX_QUERY_ROUNDS):
+            if last_key is not None:
+                request["ExclusiveStartKey"] = last_key
+            response = self._client.query(**request)
+            found.extend(response.get("Items", []))
+            last_key = response.get("LastEvaluatedKey")
+            if len(found) >= limit or last_key is None:
+                break
+
+        if len(found) > limit:
+            # Trimmed inside a DynamoDB page: resume right after the last item shown.
+            found = found[:limit]
+            position: dict[str, str] | None = {
+                key: found[-1][key]["S"] for key in ("transaction_id", "created_at", hash_name)
+            }
+        elif last_key is not None:
+            position = {key: value["S"] for key, value in last_key.items()}
+        else:
+            position = None
+        return Page(
+            items=[from_item(Transaction, item) for item in found],
+            next_cursor=codec.encode(position, context) if position else None,
+        )
+
+    def list_in_work_status(
+        self, status: Status, *, updated_before: datetime, page_size: int = 100
+    ) -> Iterator[Transaction]:
+        """Transactions waiting in `status` since before a moment, oldest first."""
+        if status not in WORK_QUEUE_STATUSES:
+            raise ValueError(f"{status.api_name} is not kept in the work-queue index")
+        request: dict[str, Any] = {
+            "TableName": self._tables.transactions,
+            "IndexName": BY_WORK_STATUS_INDEX,
+            "KeyConditionExpression": "work_status = :status AND updated_at < :before",
+            "ExpressionAttributeValues": {
+                ":status": _n(int(status)),
+                ":before": _s(format_timestamp(updated_before)),
+            },
+            "Limit": page_size,
+        }
+        while True:
+            response = self._client.query(**request)
+            for item in response.get("Items", []):
+                yield from_item(Transaction, item)
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    # --- writes ----------------------------------------------------------
+    def create(self, transaction: Transaction) -> Transaction:
+        """Store a new transaction; its id must be new."""
+        try:
+            self._client.put_item(
+                TableName=self._tables.transactions,
+                Item=self._transaction_item(transaction),
+                ConditionExpression="attribute_not_exists(transaction_id)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                existing = error.response.get("Item")
+                raise AlreadyApplied(
+                    current=from_item(Transaction, existing) if existing else None
+                ) from error
+            if _is_retryable(error):
+                raise RetryableConflict() from error
+            raise
+        return transaction
+
+    def change_status(
+        self,
+        transaction_id: str,
+        target: Status,
+        *,
+        reason: str,
+        source: str,
+        only_from: frozenset[Status] | None = None,
+        set_fields: Mapping[str, object] | None = None,
+    ) -> Transaction:
+        """Every status change without a balance movement goes through here.
+
+        Raises TransitionRefused carrying the current item when the transaction
+        is not in an allowed source status (including when it is already in
+        the target: callers treat that as a duplicate), TransactionNotFound when
+        there is no such transaction.
+        """
+        update = _status_update(
+            target,
+            reason=reason,
+            source=source,
+            at=self._clock(),
+            only_from=only_from,
+            set_fields=set_fields,
+        )
+        try:
+            response = self._client.update_item(
+                TableName=self._tables.transactions,
+                Key={"transaction_id": _s(transaction_id)},
+                UpdateExpression=update.update_expression,
+                ConditionExpression=update.condition_expression,
+                ExpressionAttributeNames=update.names,
+                ExpressionAttributeValues=update.values,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                current = error.response.get("Item")
+                if current is None:
+                    raise TransactionNotFound() from error
+                raise TransitionRefused(from_item(Transaction, current)) from error
+            if _is_retryable(error):
+                raise RetryableConflict() from error
+            raise
+        return from_item(Transaction, response["Attributes"])
+
+    def credit(self, transaction: Transaction, *, source: str) -> Transaction:
+        """provider_confirmed -> credited, the balance ADD and the credit entry, at once."""
+        return self._move_with_status_change(
+            transaction,
+            LedgerKind.CREDIT,
+            Status.CREDITED,
+            only_from=frozenset({Status.PROVIDER_CONFIRMED}),
+            reason="credited to the trading account",
+            source=source,
+        )
+
+    def reverse_credit(
+        self, transaction: Transaction, target: Status, *, reason: str, source: str
+    ) -> Transaction:
+        """credited -> refunded/chargeback with a debit; the balance may go negative."""
+        if target not in (Status.REFUNDED, Status.CHARGEBACK):
+            raise ValueError("a credit is reversed only by a refund or a chargeback")
+        return self._move_with_status_change(
+            transaction,
+            LedgerKind.REVERSAL,
+            target,
+            only_from=frozenset({Status.CREDITED}),
+            reason=reason,
+            source=source,
+        )
+
+    def release_withdrawal_hold(
+        self, transaction: Transaction, target: Status, *, reason: str, source: str
+    ) -> Transaction:
+        """A withdrawal that will not be paid out gives its held funds back."""
+        if target not in (Status.CANCELLED, Status.FAILED):
+            raise ValueError("a hold is released only when the withdrawal is cancelled or fails")
+        return self._move_with_status_change(
+            transaction, LedgerKind.HOLD_RELEASE, target, reason=reason, source=source
+        )
+
+    def open_withdrawal(self, transaction: Transaction) -> Transaction:
+        """Put a new withdrawal and hold its funds, only if the balance covers it."""
+        if transaction.type is not TransactionType.WITHDRAWAL:
+            raise ValueError("only withdrawals hold funds")
+        put = {
+            "Put": {
+                "TableName": self._tables.transactions,
+                "Item": self._transaction_item(transaction),
+                "ConditionExpression": "attribute_not_exists(transaction_id)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        self._transact(transaction, LedgerKind.WITHDRAWAL_HOLD, put, target=transaction.status)
+        return transaction
+
+    def _move_with_status_change(
+        self,
+        transaction: Transaction,
+        kind: LedgerKind,
+        target: Status,
+        *,
+        reason: str,
+        source: str,
+        only_from: frozenset[Status] | None = None,
+    ) -> Transaction:
+        # The version condition makes the returned state exactly what was written.
+        update = _status_update(
+            target,
+            reason=reason,
+            source=source,
+            at=self._clock(),
+            only_from=only_from,
+            expected_version=transaction.version,
+        )
+        status_write = {
+            "Update": {
+                "TableName": self._tables.transactions,
+                "Key": {"transaction_id": _s(transaction.transaction_id)},
+                "UpdateExpression": update.update_expression,
+                "ConditionExpression": update.condition_expression,
+                "ExpressionAttributeNames": update.names,
+                "ExpressionAttributeValues": update.values,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        self._transact(transaction, kind, status_write, target=target, at=update.change.at)
+        return transaction.model_copy(
+            update={
+                "status": target,
+                "updated_at": update.change.at,
+                "history": (*transaction.history, update.change),
+                "version": transaction.version + 1,
+            }
+        )
+
+    def _transact(
+        self,
+        transaction: Transaction,
+        kind: LedgerKind,
+        status_write: dict[str, Any],
+        *,
+        target: Status,
+        at: datetime | None = None,
+    ) -> None:
+        moment = at or self._clock()
+        rules = _ACCOUNT_RULES[kind]
+        entry = LedgerEntry.for_transaction(transaction, kind, moment)
+        conditions = [
+            "attribute_exists(account_id)",
+            "#currency = :currency",
+            "#customer_id = :customer_id",
+        ]
+        names = {"#balance": "balance", "#currency": "currency", "#customer_id": "customer_id"}
+        values: dict[str, Any] = {
+            ":delta": _n(entry.amount),
+            ":currency": _s(transaction.currency),
+            ":customer_id": _s(transaction.customer_id),
+        }
+        if rules.require_open:
+            conditions.append("#account_status = :open")
+            names["#account_status"] = "status"
+            values[":open"] = _s(AccountStatus.OPEN.value)
+        if rules.require_cover:
+            conditions.append("#balance >= :amount")
+            values[":amount"] = _n(transaction.amount)
+        account_write = {
+            "Update": {
+                "TableName": self._tables.accounts,
+                "Key": {"account_id": _s(transaction.account_id), "sk": _s(ACCOUNT_SORT_KEY)},
+                "UpdateExpression": "ADD #balance :delta",
+                "ConditionExpression": " AND ".join(conditions),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        ledger_write = {
+            "Put": {
+                "TableName": self._tables.accounts,
+                "Item": to_item(entry, sk=LEDGER_SORT_PREFIX + entry.entry_id),
+                "ConditionExpression": "attribute_not_exists(sk)",
+            }
+        }
+        try:
+            self._client.transact_write_items(
+                TransactItems=[status_write, account_write, ledger_write]  # type: ignore[list-item]
+            )
+        except ClientError as error:
+            self._raise_cancellation(error, transaction, target, rules, "Put" in status_write)
+
+    @staticmethod
+    def _raise_cancellation(
+        error: ClientError,
+        transaction: Transaction,
+        target: Status,
+        rules: _AccountRules,
+        status_is_put: bool,
+    ) -> NoReturn:
+        """Turn a cancelled transaction into the domain error that explains it.
+
+        Reasons come in the order of the items: status, account, ledger.
+        """
+        if error.response["Error"]["Code"] != "TransactionCanceledException":
+            if _is_retryable(error):
+                raise RetryableConflict() from error
+            raise error
+        reasons: list[Mapping[str, Any]] = list(error.response.get("CancellationReasons", []))
+        reasons += [{}] * (3 - len(reasons))
+        if any(reason.get("Code") in RETRYABLE_CODES for reason in reasons):
+            raise RetryableConflict() from error
+        status_reason, account_reason, ledger_reason = reasons[:3]
+        if status_reason.get("Code") == "ConditionalCheckFailed":
+            item = status_reason.get("Item")
+            if item is None:
+                raise TransactionNotFound() from error
+            current = from_item(Transaction, item)
+            if status_is_put or current.status is target:
+                raise AlreadyApplied(current=current) from error
+            raise TransitionRefused(current) from error
+        if ledger_reason.get("Code") == "ConditionalCheckFailed":
+            raise AlreadyApplied() from error
+        if account_reason.get("Code") == "ConditionalCheckFailed":
+            item = account_reason.get("Item")
+            if item is None:
+                raise AccountNotFound() from error
+            account = from_item(TradingAccount, item)
+            if account.customer_id != transaction.customer_id:
+                raise AccountNotFound() from error
+            if account.currency != transaction.currency:
+                raise AccountCurrencyMismatch() from error
+            if rules.require_open and account.status is not AccountStatus.OPEN:
+                raise AccountClosed() from error
+            raise InsufficientFunds() from error
+        raise error
+
+    def _transaction_item(self, transaction: Transaction) -> Item:
+        work_status = (
+            int(transaction.status) if transaction.status in WORK_QUEUE_STATUSES else None
+        )
+        return to_item(transaction, work_status=work_status)

@@ -1,0 +1,146 @@
+"""The transition table, pinned pair by pair for both transaction types."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from cashier_core.statuses import (
+    ALLOWED_SOURCES,
+    INITIAL_STATUS,
+    WORK_QUEUE_STATUSES,
+    Status,
+    TransactionType,
+    can_transition,
+    is_final,
+)
+
+# Rows are the current status, columns the target; x means allowed.
+DEPOSIT_MATRIX = """
+    0 1 2 3 4 5 6 7 8 9
+0   . x x . . x x . . x
+1   . . x . . x x . . x
+2   . . . x x . . x x .
+3   . . . . . . . x x .
+4   . . x . . . . x x .
+5   . . . . . . . . . x
+6   . . . . . . . . . x
+7   . . . . . . . . . .
+8   . . . . . . . . . x
+9   . . x . . x . . . .
+"""
+
+WITHDRAWAL_MATRIX = """
+    0 1 2 3 4 5 6 7 8 9
+0   . . . . . . . . . .
+1   . . . . . . . . . .
+2   . . . . . x . . . .
+3   . . . . . . . . . .
+4   . . . . . . . . . .
+5   . . . . . . . . . .
+6   . . . . . . . . . .
+7   . . . . . . . . . .
+8   . . . . . . . . . .
+9   . . x . . x x . . .
+"""
+
+
+def _allowed_pairs(matrix: str) -> set[tuple[Status, Status]]:
+    rows = [line.split() for line in matrix.strip().splitlines()[1:]]
+    return {
+        (Status(int(row[0])), Status(column))
+        for row in rows
+        for column, mark in enumerate(row[1:])
+        if mark == "x"
+    }
+
+
+EXPECTED = {
+    TransactionType.DEPOSIT: _allowed_pairs(DEPOSIT_MATRIX),
+    TransactionType.WITHDRAWAL: _allowed_pairs(WITHDRAWAL_MATRIX),
+}
+ALL_PAIRS = list(itertools.product(TransactionType, Status, Status))
+
+
+def test_status_numbers_are_the_public_api() -> None:
+    assert {status.value: status.api_name for status in Status} == {
+        0: "created",
+        1: "pending_payment",
+        2: "provider_confirmed",
+        3: "credited",
+        4: "credit_failed",
+        5: "failed",
+        6: "cancelled",
+        7: "refunded",
+        8: "chargeback",
+        9: "manual_review",
+    }
+
+
+@pytest.mark.parametrize(("transaction_type", "source", "target"), ALL_PAIRS)
+def test_every_pair_follows_the_table(
+    transaction_type: TransactionType, source: Status, target: Status
+) -> None:
+    expected = (source, target) in EXPECTED[transaction_type]
+    assert can_transition(transaction_type, source, target) is expected
+
+
+def test_the_table_names_every_target_for_both_types() -> None:
+    for table in ALLOWED_SOURCES.values():
+        assert set(table) == set(Status)
+
+
+def test_no_status_moves_to_itself() -> None:
+    for transaction_type, status in itertools.product(TransactionType, Status):
+        assert not can_transition(transaction_type, status, status)
+
+
+def test_nothing_re_enters_created() -> None:
+    for transaction_type in TransactionType:
+        assert not ALLOWED_SOURCES[transaction_type][Status.CREATED]
+
+
+def test_refunded_is_final_for_deposits() -> None:
+    assert is_final(TransactionType.DEPOSIT, Status.REFUNDED)
+
+
+def test_failed_cancelled_and_chargeback_leave_only_for_manual_review() -> None:
+    for sticky in (Status.FAILED, Status.CANCELLED, Status.CHARGEBACK):
+        exits = {t for t in Status if can_transition(TransactionType.DEPOSIT, sticky, t)}
+        assert exits == {Status.MANUAL_REVIEW}
+
+
+def test_refund_and_chargeback_need_money_taken_first() -> None:
+    money_taken = {Status.PROVIDER_CONFIRMED, Status.CREDITED, Status.CREDIT_FAILED}
+    for target in (Status.REFUNDED, Status.CHARGEBACK):
+        assert ALLOWED_SOURCES[TransactionType.DEPOSIT][target] == money_taken
+
+
+def test_late_success_after_failed_or_cancelled_goes_to_manual_review() -> None:
+    for gone in (Status.FAILED, Status.CANCELLED):
+        assert not can_transition(TransactionType.DEPOSIT, gone, Status.PROVIDER_CONFIRMED)
+        assert can_transition(TransactionType.DEPOSIT, gone, Status.MANUAL_REVIEW)
+
+
+def test_only_provider_confirmed_is_credited() -> None:
+    for transaction_type in TransactionType:
+        sources = ALLOWED_SOURCES[transaction_type][Status.CREDITED]
+        assert sources <= {Status.PROVIDER_CONFIRMED}
+
+
+def test_withdrawals_start_in_manual_review_and_never_touch_deposit_states() -> None:
+    assert INITIAL_STATUS[TransactionType.WITHDRAWAL] is Status.MANUAL_REVIEW
+    deposit_only = {Status.PENDING_PAYMENT, Status.CREDITED, Status.CREDIT_FAILED}
+    for status in deposit_only | {Status.REFUNDED, Status.CHARGEBACK}:
+        assert not ALLOWED_SOURCES[TransactionType.WITHDRAWAL][status]
+
+
+def test_work_queue_holds_exactly_the_statuses_someone_must_act_on() -> None:
+    assert {
+        Status.CREATED,
+        Status.PENDING_PAYMENT,
+        Status.PROVIDER_CONFIRMED,
+        Status.CREDIT_FAILED,
+        Status.MANUAL_REVIEW,
+    } == WORK_QUEUE_STATUSES
