@@ -21,11 +21,15 @@ help:
 	@echo "make test   - lint, type-check, validate the template, sam build, all tests"
 	@echo "make build  - sam build into .aws-sam/"
 
-$(STAMP): requirements-dev.txt layers/cashier_core/requirements.txt
+$(STAMP): requirements-dev.txt layers/cashier_core/requirements.txt Makefile
 	@test -n "$(PYTHON313)" || { echo "python3.13 is required (the Lambda runtime's version)"; exit 1; }
 	$(PYTHON313) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@# Like Lambda's /opt/python: the layer's and the providers' folders are import roots.
+	$(BIN)/python -c 'import sysconfig, pathlib; root = pathlib.Path.cwd(); \
+		pathlib.Path(sysconfig.get_paths()["purelib"], "cashier.pth").write_text( \
+		"".join(f"{root / d}\n" for d in ("layers/cashier_core", "providers", ".")))'
 	touch $@
 
 venv: $(STAMP)
@@ -41,7 +45,7 @@ lint: $(STAMP)
 	$(BIN)/sam validate --lint --template-file template.yaml
 
 typecheck: $(STAMP)
-	$(BIN)/mypy layers/cashier_core/cashier_core
+	$(BIN)/mypy layers/cashier_core/cashier_core cashier_local
 	@# Every function's module is named app, as Lambda wants; check each alone.
 	@for dir in functions/*/; do $(BIN)/mypy "$$dir/app.py" || exit 1; done
 

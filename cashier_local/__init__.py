@@ -1,1 +1,2 @@
-"""Runs the cashier on one machine: moto on loopback, the template's resources, the real handlers."""
+"""Runs the cashier on one machine: moto on loopback, the template's resources,
+and the real handlers."""

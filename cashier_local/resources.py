@@ -62,17 +62,28 @@ def provision(
 
     queues = template.resources(template.QUEUE_TYPE)
     # Dead-letter queues first: a queue's redrive policy names its DLQ's ARN.
-    ordered = sorted(queues, key=lambda logical_id: "RedrivePolicy" in queues[logical_id].get("Properties", {}))
+    ordered = sorted(
+        queues, key=lambda logical_id: "RedrivePolicy" in queues[logical_id].get("Properties", {})
+    )
     for logical_id in ordered:
         properties = queues[logical_id].get("Properties", {})
         name = f"{prefix}-{logical_id}"
-        attributes = {key: str(properties[key]).lower() if isinstance(properties[key], bool) else str(properties[key])
-                      for key in _QUEUE_ATTRIBUTES if key in properties}
+        attributes = {
+            key: str(properties[key]).lower()
+            if isinstance(properties[key], bool)
+            else str(properties[key])
+            for key in _QUEUE_ATTRIBUTES
+            if key in properties
+        }
         if "RedrivePolicy" in properties:
-            policy = template.resolve(properties["RedrivePolicy"], resources.refs, resources.attributes)
+            policy = template.resolve(
+                properties["RedrivePolicy"], resources.refs, resources.attributes
+            )
             attributes["RedrivePolicy"] = json.dumps(policy)
         url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         resources.refs[logical_id] = url
         resources.attributes[f"{logical_id}.Arn"] = arn
         resources.attributes[f"{logical_id}.QueueName"] = name
@@ -89,4 +100,3 @@ def provision(
         resources.refs[logical_id] = arn
         resources.attributes[f"{logical_id}.Id"] = arn
     return resources
-

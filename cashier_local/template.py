@@ -21,7 +21,7 @@ TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 
 TABLE_TYPE = "AWS::DynamoDB::Table"
 QUEUE_TYPE = "AWS::SQS::Queue"
-SECRET_TYPE = "AWS::SecretsManager::Secret"
+SECRET_TYPE = "AWS::SecretsManager::Secret"  # noqa: S105 - a resource type, not a secret
 FUNCTION_TYPE = "AWS::Serverless::Function"
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import boto3
@@ -17,7 +20,7 @@ from cashier_core.storage.records import (
     ProviderConfigStore,
     SessionStore,
 )
-from cashier_core.storage.tables import TableNames
+from cashier_core.storage.tables import ACCOUNT_SORT_KEY, TableNames
 from cashier_core.storage.transactions import TransactionStore
 from cashier_local.resources import LocalResources, provision
 
@@ -45,14 +48,44 @@ class LocalAws:
     def sessions(self) -> SessionStore:
         return SessionStore(self.dynamodb, self.tables.sessions)
 
+    def account_balances(self) -> dict[str, tuple[Decimal, Decimal]]:
+        """account_id -> (stored balance, sum of its ledger entries)."""
+        paginator = self.dynamodb.get_paginator("scan")
+        balances: dict[str, Decimal] = {}
+        ledgers: dict[str, Decimal] = defaultdict(Decimal)
+        for page in paginator.paginate(TableName=self.tables.accounts, ConsistentRead=True):
+            for item in page["Items"]:
+                account_id = item["account_id"]["S"]
+                if item["sk"]["S"] == ACCOUNT_SORT_KEY:
+                    balances[account_id] = Decimal(item["balance"]["N"])
+                else:
+                    ledgers[account_id] += Decimal(item["amount"]["N"])
+        return {key: (balance, ledgers[key]) for key, balance in balances.items()}
+
+    def assert_balances_match_ledgers(self) -> None:
+        mismatched = {
+            account_id: pair
+            for account_id, pair in self.account_balances().items()
+            if pair[0] != pair[1]
+        }
+        assert not mismatched, f"balance != sum of ledger entries: {mismatched}"
+
+
+@cache
+def _clients(region: str) -> tuple[Any, Any, Any]:
+    # Client creation is most of a test's setup; moto intercepts a client made
+    # outside the mock as long as a mock is active when it is called, so tests
+    # share these. A test that registers client events makes its own client.
+    session = boto3.session.Session(
+        region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    return session.client("dynamodb"), session.client("sqs"), session.client("secretsmanager")
+
 
 @contextmanager
 def local_aws(monkeypatch: pytest.MonkeyPatch, region: str) -> Iterator[LocalAws]:
     with mock_aws():
-        session = boto3.session.Session(region_name=region)
-        dynamodb = session.client("dynamodb")
-        sqs = session.client("sqs")
-        secretsmanager = session.client("secretsmanager")
+        dynamodb, sqs, secretsmanager = _clients(region)
         resources = provision(dynamodb=dynamodb, sqs=sqs, secretsmanager=secretsmanager)
         # The environment every function gets, from the template's Globals.
         for name, value in resources.environment("CreditWorkerFunction").items():

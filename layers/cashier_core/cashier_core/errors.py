@@ -29,12 +29,12 @@ class AmountError(CashierError):
 
 class AmountNotAString(AmountError):
     code = "amount_not_a_string"
-    default_message = "Amounts are decimal strings such as \"10.50\", never JSON numbers."
+    default_message = 'Amounts are decimal strings such as "10.50", never JSON numbers.'
 
 
 class AmountInvalidFormat(AmountError):
     code = "amount_invalid_format"
-    default_message = "The amount is not a plain decimal such as \"10.50\"."
+    default_message = 'The amount is not a plain decimal such as "10.50".'
 
 
 class AmountNotFinite(AmountError):

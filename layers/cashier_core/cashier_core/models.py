@@ -239,6 +239,9 @@ def hash_session_token(token: str) -> str:
 
 
 class LedgerKind(StrEnum):
+    # The balance an account was opened (or migrated) with, so that even a
+    # seeded account's balance is the sum of its entries.
+    OPENING_BALANCE = "opening_balance"
     CREDIT = "credit"
     WITHDRAWAL_HOLD = "withdrawal_hold"
     HOLD_RELEASE = "hold_release"
@@ -246,7 +249,7 @@ class LedgerKind(StrEnum):
 
     @property
     def sign(self) -> int:
-        return 1 if self in (LedgerKind.CREDIT, LedgerKind.HOLD_RELEASE) else -1
+        return -1 if self in (LedgerKind.WITHDRAWAL_HOLD, LedgerKind.REVERSAL) else 1
 
 
 class LedgerEntry(DomainModel):
@@ -254,7 +257,7 @@ class LedgerEntry(DomainModel):
 
     entry_id: str
     account_id: Identifier
-    transaction_id: Identifier
+    transaction_id: Identifier | None = None  # None only for an opening balance
     kind: LedgerKind
     amount: Decimal  # signed: credits and releases positive, holds and reversals negative
     currency: CurrencyCode
@@ -272,9 +275,20 @@ class LedgerEntry(DomainModel):
             created_at=at,
         )
 
+    @classmethod
+    def opening_balance(cls, account: TradingAccount, at: datetime) -> Self:
+        return cls(
+            entry_id=f"{account.account_id}#{LedgerKind.OPENING_BALANCE.value}",
+            account_id=account.account_id,
+            transaction_id=None,
+            kind=LedgerKind.OPENING_BALANCE,
+            amount=account.balance,
+            currency=account.currency,
+            created_at=at,
+        )
+
 
 def ledger_entry_id(transaction_id: str, kind: LedgerKind) -> str:
     """Chosen before the first attempt and the same on every retry, so the
     ledger's attribute_not_exists condition makes each movement happen once."""
     return f"{transaction_id}#{kind.value}"
-

@@ -31,7 +31,7 @@ def format_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any) -> Any:  # noqa: PLR0911 - one return per stored type
     if isinstance(value, float):
         raise TypeError("floats never reach storage; use Decimal")
     if isinstance(value, bool | Decimal | str) and not isinstance(value, Enum):
@@ -69,7 +69,7 @@ def plain_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {key: _deserializer.deserialize(value) for key, value in item.items()}
 
 
-def from_item(model: type[ModelT], item: Mapping[str, Any]) -> ModelT:
+def from_item[ModelT: BaseModel](model: type[ModelT], item: Mapping[str, Any]) -> ModelT:
     """Model from an item, ignoring storage-only attributes (index keys, TTL).
 
     Numbers come back as Decimal; pydantic's lax mode turns integral ones into

@@ -36,7 +36,9 @@ class CursorCodec:
         self._key = signing_key
 
     def _mac(self, payload: bytes, context: str) -> bytes:
-        return hmac.new(self._key, context.encode("utf-8") + b"\0" + payload, hashlib.sha256).digest()
+        return hmac.new(
+            self._key, context.encode("utf-8") + b"\0" + payload, hashlib.sha256
+        ).digest()
 
     def encode(self, position: dict[str, str], context: str) -> str:
         payload = json.dumps(position, sort_keys=True, separators=(",", ":")).encode("utf-8")

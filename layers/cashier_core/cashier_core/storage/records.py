@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
@@ -85,12 +86,29 @@ class AccountStore(_Table):
             raise AccountNotFound()
         return account
 
-    def create(self, account: TradingAccount) -> None:
-        self._client.put_item(
-            TableName=self._table_name,
-            Item=to_item(account, sk=ACCOUNT_SORT_KEY),
-            ConditionExpression="attribute_not_exists(account_id)",
-        )
+    def create(self, account: TradingAccount, at: datetime) -> None:
+        """Open an account; a non-zero opening balance is written as its first entry."""
+        writes: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table_name,
+                    "Item": to_item(account, sk=ACCOUNT_SORT_KEY),
+                    "ConditionExpression": "attribute_not_exists(account_id)",
+                }
+            }
+        ]
+        if account.balance != 0:
+            entry = LedgerEntry.opening_balance(account, at)
+            writes.append(
+                {
+                    "Put": {
+                        "TableName": self._table_name,
+                        "Item": to_item(entry, sk=LEDGER_SORT_PREFIX + entry.entry_id),
+                        "ConditionExpression": "attribute_not_exists(sk)",
+                    }
+                }
+            )
+        self._client.transact_write_items(TransactItems=writes)  # type: ignore[arg-type]
 
     def ledger(self, account_id: str) -> list[LedgerEntry]:
         return list(

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn, cast
 
 from botocore.exceptions import ClientError
 
@@ -139,6 +139,32 @@ class _StatusUpdate:
     change: StatusChange
 
 
+def _source_condition(
+    target: Status, only_from: frozenset[Status] | None, values: dict[str, Any]
+) -> str:
+    """`(type is T and status in sources(T)) or ...` over both transaction types."""
+    clauses = []
+    for transaction_type, table in ALLOWED_SOURCES.items():
+        sources = table[target] if only_from is None else table[target] & only_from
+        if not sources:
+            continue
+        placeholders = []
+        for source_status in sorted(sources):
+            placeholder = f":from_{transaction_type.value}_{int(source_status)}"
+            values[placeholder] = _n(int(source_status))
+            placeholders.append(placeholder)
+        values[f":type_{transaction_type.value}"] = _s(transaction_type.value)
+        clauses.append(
+            f"#type = :type_{transaction_type.value} AND #status IN ({', '.join(placeholders)})"
+        )
+    if not clauses:
+        raise ValueError(f"no transaction may move to {target.api_name} from {only_from}")
+    # DynamoDB refuses redundant parentheses, so add only those precedence needs.
+    if len(clauses) == 1:
+        return clauses[0]
+    return " OR ".join(f"({clause})" for clause in clauses)
+
+
 def _status_update(
     target: Status,
     *,
@@ -169,24 +195,10 @@ def _status_update(
         ":entry": {"L": [serialize_value(change)]},
         ":one": _n(1),
     }
-    clauses = []
-    for transaction_type, table in ALLOWED_SOURCES.items():
-        sources = table[target] if only_from is None else table[target] & only_from
-        if not sources:
-            continue
-        placeholders = []
-        for source_status in sorted(sources):
-            placeholder = f":from_{transaction_type.value}_{int(source_status)}"
-            values[placeholder] = _n(int(source_status))
-            placeholders.append(placeholder)
-        values[f":type_{transaction_type.value}"] = _s(transaction_type.value)
-        clauses.append(
-            f"(#type = :type_{transaction_type.value} AND #status IN ({', '.join(placeholders)}))"
-        )
-    if not clauses:
-        raise ValueError(f"no transaction may move to {target.api_name} from {only_from}")
-    condition = f"({' OR '.join(clauses)})"
+    condition = _source_condition(target, only_from, values)
     if expected_version is not None:
+        if " OR " in condition:
+            condition = f"({condition})"
         condition += " AND #version = :expected_version"
         values[":expected_version"] = _n(expected_version)
 
@@ -227,6 +239,12 @@ _ACCOUNT_RULES: Final = {
     LedgerKind.HOLD_RELEASE: _AccountRules(require_open=False, require_cover=False),
     LedgerKind.REVERSAL: _AccountRules(require_open=False, require_cover=False),
 }
+
+
+def _item_at_failure(error: ClientError) -> Item | None:
+    """The item DynamoDB returned with ReturnValuesOnConditionCheckFailure=ALL_OLD."""
+    item = cast(Mapping[str, Any], error.response).get("Item")
+    return dict(item) if isinstance(item, Mapping) else None
 
 
 def _is_retryable(error: ClientError) -> bool:
@@ -292,51 +310,7 @@ class TransactionStore:
         context = query.cursor_context()
         start_key = codec.decode(cursor, context) if cursor is not None else None
 
-        if query.account_id is not None:
-            index, hash_name, hash_value = BY_ACCOUNT_INDEX, "account_id", query.account_id
-        else:
-            index, hash_name, hash_value = BY_CUSTOMER_INDEX, "customer_id", query.customer_id
-        names = {"#hash": hash_name, "#created_at": "created_at"}
-        values: dict[str, Any] = {":hash": _s(hash_value)}
-        key_condition = "#hash = :hash"
-        if query.created_from is not None and query.created_to is not None:
-            key_condition += " AND #created_at BETWEEN :from AND :to"
-            values[":from"] = _s(format_timestamp(query.created_from))
-            values[":to"] = _s(format_timestamp(query.created_to))
-        elif query.created_from is not None:
-            key_condition += " AND #created_at >= :from"
-            values[":from"] = _s(format_timestamp(query.created_from))
-        elif query.created_to is not None:
-            key_condition += " AND #created_at <= :to"
-            values[":to"] = _s(format_timestamp(query.created_to))
-
-        filters = []
-        if query.account_id is not None:
-            # The account index is shared by all customers: ownership is a filter.
-            filters.append("#customer_id = :customer_id")
-            names["#customer_id"] = "customer_id"
-            values[":customer_id"] = _s(query.customer_id)
-        if query.type is not None:
-            filters.append("#type = :type")
-            names["#type"] = "type"
-            values[":type"] = _s(query.type.value)
-        if query.status is not None:
-            filters.append("#status = :status")
-            names["#status"] = "status"
-            values[":status"] = _n(int(query.status))
-
-        request: dict[str, Any] = {
-            "TableName": self._tables.transactions,
-            "IndexName": index,
-            "KeyConditionExpression": key_condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if filters:
-            request["FilterExpression"] = " AND ".join(filters)
-
+        request, hash_name = self._history_request(query, limit)
         found: list[Item] = []
         last_key: dict[str, Any] | None = (
             {key: _s(value) for key, value in start_key.items()} if start_key else None
@@ -364,6 +338,55 @@ class TransactionStore:
             items=[from_item(Transaction, item) for item in found],
             next_cursor=codec.encode(position, context) if position else None,
         )
+
+    def _history_request(self, query: HistoryQuery, limit: int) -> tuple[dict[str, Any], str]:
+        """The Query for one page of history, and the name of its hash key."""
+        if query.account_id is not None:
+            index, hash_name, hash_value = BY_ACCOUNT_INDEX, "account_id", query.account_id
+        else:
+            index, hash_name, hash_value = BY_CUSTOMER_INDEX, "customer_id", query.customer_id
+        names = {"#hash": hash_name}
+        values: dict[str, Any] = {":hash": _s(hash_value)}
+        key_condition = "#hash = :hash"
+        bounds = []
+        if query.created_from is not None:
+            bounds.append("#created_at >= :from")
+            values[":from"] = _s(format_timestamp(query.created_from))
+        if query.created_to is not None:
+            bounds.append("#created_at <= :to")
+            values[":to"] = _s(format_timestamp(query.created_to))
+        if bounds:
+            names["#created_at"] = "created_at"
+            key_condition += " AND " + (
+                "#created_at BETWEEN :from AND :to" if len(bounds) == 2 else bounds[0]
+            )
+
+        filters = []
+        equalities: list[tuple[str, str, dict[str, str]]] = []
+        if query.account_id is not None:
+            # The account index is shared by all customers: ownership is a filter.
+            equalities.append(("customer_id", ":customer_id", _s(query.customer_id)))
+        if query.type is not None:
+            equalities.append(("type", ":type", _s(query.type.value)))
+        if query.status is not None:
+            equalities.append(("status", ":status", _n(int(query.status))))
+        for attribute, placeholder, value in equalities:
+            names[f"#{attribute}"] = attribute
+            values[placeholder] = value
+            filters.append(f"#{attribute} = {placeholder}")
+
+        request: dict[str, Any] = {
+            "TableName": self._tables.transactions,
+            "IndexName": index,
+            "KeyConditionExpression": key_condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if filters:
+            request["FilterExpression"] = " AND ".join(filters)
+        return request, hash_name
 
     def list_in_work_status(
         self, status: Status, *, updated_before: datetime, page_size: int = 100
@@ -401,7 +424,7 @@ class TransactionStore:
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                existing = error.response.get("Item")
+                existing = _item_at_failure(error)
                 raise AlreadyApplied(
                     current=from_item(Transaction, existing) if existing else None
                 ) from error
@@ -448,7 +471,7 @@ class TransactionStore:
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                current = error.response.get("Item")
+                current = _item_at_failure(error)
                 if current is None:
                     raise TransactionNotFound() from error
                 raise TransitionRefused(from_item(Transaction, current)) from error
@@ -649,7 +672,5 @@ class TransactionStore:
         raise error
 
     def _transaction_item(self, transaction: Transaction) -> Item:
-        work_status = (
-            int(transaction.status) if transaction.status in WORK_QUEUE_STATUSES else None
-        )
+        work_status = int(transaction.status) if transaction.status in WORK_QUEUE_STATUSES else None
         return to_item(transaction, work_status=work_status)

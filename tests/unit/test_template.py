@@ -1,0 +1,146 @@
+"""template.yaml keeps the promises the README makes about it."""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+import pytest
+
+from cashier_core.storage import tables
+from cashier_local import template
+
+DOC = template.load_template()
+RESOURCES: dict[str, Any] = DOC["Resources"]
+GLOBALS = DOC["Globals"]["Function"]
+FUNCTIONS = template.functions()
+MONEY_TABLES = ["TransactionsTable", "AccountsTable", "CustomersTable", "ProviderConfigsTable"]
+
+
+def test_the_five_public_routes_and_only_the_webhook_is_unauthenticated() -> None:
+    assert {(r.method, r.path, r.authorized) for r in template.routes()} == {
+        ("GET", "/cashier/methods", True),
+        ("POST", "/cashier/deposit", True),
+        ("POST", "/cashier/withdrawal", True),
+        ("GET", "/cashier/transactions", True),
+        ("POST", "/cashier/webhook/{provider}", False),
+    }
+    api = RESOURCES["CashierApi"]["Properties"]
+    assert api["Auth"]["DefaultAuthorizer"] == "SessionAuthorizer"
+
+
+def test_each_route_has_its_own_function() -> None:
+    route_functions = [r.function_id for r in template.routes()]
+    assert len(route_functions) == len(set(route_functions))
+
+
+def test_functions_run_python_3_13_on_arm64_with_the_layer() -> None:
+    assert GLOBALS["Runtime"] == "python3.13"
+    assert GLOBALS["Architectures"] == ["arm64"]
+    assert GLOBALS["Layers"] == [{"Ref": "CashierCoreLayer"}]
+    for resource in template.resources(template.FUNCTION_TYPE).values():
+        assert "Runtime" not in resource["Properties"]
+        assert "Architectures" not in resource["Properties"]
+
+
+@pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
+def test_every_function_folder_has_app_lambda_handler(function_id: str) -> None:
+    spec = FUNCTIONS[function_id]
+    assert (spec.module, spec.handler) == ("app", "lambda_handler")
+    source = (spec.code_dir / "app.py").read_text()
+    names = {node.name for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)}
+    assert "lambda_handler" in names
+
+
+def test_the_layer_is_built_by_sam_for_the_runtime() -> None:
+    layer = RESOURCES["CashierCoreLayer"]
+    assert layer["Properties"]["ContentUri"] == "layers/cashier_core/"
+    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+
+
+@pytest.mark.parametrize("table_id", MONEY_TABLES)
+def test_money_tables_are_on_demand_recoverable_encrypted_and_retained(table_id: str) -> None:
+    resource = RESOURCES[table_id]
+    properties = resource["Properties"]
+    assert resource["DeletionPolicy"] == "Retain"
+    assert resource["UpdateReplacePolicy"] == "Retain"
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["SSESpecification"]["SSEEnabled"] is True
+
+
+def test_storage_index_names_are_the_templates() -> None:
+    indexes = {
+        index["IndexName"]
+        for index in RESOURCES["TransactionsTable"]["Properties"]["GlobalSecondaryIndexes"]
+    }
+    assert indexes == {
+        tables.BY_CUSTOMER_INDEX,
+        tables.BY_ACCOUNT_INDEX,
+        tables.BY_PROVIDER_REFERENCE_INDEX,
+        tables.BY_WORK_STATUS_INDEX,
+    }
+
+
+def test_ttl_attributes_match_their_readers() -> None:
+    assert template.ttl_attribute("SessionsTable") == tables.TTL_ATTRIBUTE
+    # Powertools' DynamoDBPersistenceLayer default expiry attribute.
+    assert template.ttl_attribute("IdempotencyTable") == "expiration"
+
+
+def test_credit_queue_retries_then_dead_letters_with_an_alarm() -> None:
+    queue = RESOURCES["CreditQueue"]["Properties"]
+    worker = FUNCTIONS["CreditWorkerFunction"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] >= 5
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["CreditDeadLetterQueue", "Arn"]
+    }
+    assert queue["VisibilityTimeout"] >= 6 * worker.timeout
+    [event] = worker.queue_events
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    alarm = RESOURCES["CreditDeadLetterQueueDepthAlarm"]["Properties"]
+    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["CreditDeadLetterQueue", "QueueName"]}
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+
+
+def _statements(function_id: str) -> list[dict[str, Any]]:
+    policies = RESOURCES[function_id]["Properties"].get("Policies", [])
+    return [statement for policy in policies for statement in policy["Statement"]]
+
+
+@pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
+def test_policies_are_explicit_and_least_privilege(function_id: str) -> None:
+    for policy in RESOURCES[function_id]["Properties"].get("Policies", []):
+        assert isinstance(policy, dict) and set(policy) == {"Statement"}, (
+            "inline statements only: SAM policy templates grant more than a function needs"
+        )
+    for statement in _statements(function_id):
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        resources = (
+            statement["Resource"]
+            if isinstance(statement["Resource"], list)
+            else [statement["Resource"]]
+        )
+        assert all("*" not in action for action in actions)
+        assert all(resource != "*" for resource in resources)
+        assert not {"dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:BatchWriteItem"} & set(
+            actions
+        )
+
+
+def test_the_authorizer_can_only_read_sessions() -> None:
+    assert _statements("SessionAuthorizerFunction") == [
+        {
+            "Effect": "Allow",
+            "Action": "dynamodb:GetItem",
+            "Resource": {"Fn::GetAtt": ["SessionsTable", "Arn"]},
+        }
+    ]
+
+
+def test_no_secret_value_is_written_in_the_template() -> None:
+    for resource in template.resources(template.SECRET_TYPE).values():
+        assert "SecretString" not in resource["Properties"]
+        assert "GenerateSecretString" in resource["Properties"]
