@@ -56,3 +56,10 @@ def transaction(
     }
     fields.update(overrides)
     return Transaction(**fields)
+
+
+def withdrawal(of: TradingAccount, amount: str = "25.00", **overrides: Any) -> Transaction:
+    """A withdrawal as it is born: in manual_review, before its hold is written."""
+    return transaction(
+        of, type=TransactionType.WITHDRAWAL, status=Status.MANUAL_REVIEW, amount=amount, **overrides
+    )

@@ -19,7 +19,7 @@ from cashier_core.errors import (
     TransitionRefused,
 )
 from cashier_core.models import AccountStatus, LedgerKind, TradingAccount
-from cashier_core.statuses import Status, TransactionType
+from cashier_core.statuses import Status
 from tests.support import builders
 from tests.support.aws import LocalAws
 
@@ -135,9 +135,7 @@ def test_a_credit_the_account_refuses_is_a_permanent_error_and_writes_nothing(
 def test_withdrawal_hold_debits_and_records_in_one_go(aws: LocalAws) -> None:
     account = open_account(aws, "100.00")
     store = aws.transactions()
-    withdrawal = builders.transaction(
-        account, type=TransactionType.WITHDRAWAL, status=Status.MANUAL_REVIEW, amount="60.00"
-    )
+    withdrawal = builders.withdrawal(account, "60.00")
     store.open_withdrawal(withdrawal)
     assert store.get(withdrawal.transaction_id) == withdrawal
     assert balance(aws, account) == Decimal("40.00")
@@ -148,27 +146,20 @@ def test_holds_never_overdraw_and_a_refused_hold_writes_nothing(aws: LocalAws) -
     account = open_account(aws, "100.00")
     store = aws.transactions()
 
-    def withdraw(amount: str) -> object:
-        return builders.transaction(
-            account, type=TransactionType.WITHDRAWAL, status=Status.MANUAL_REVIEW, amount=amount
-        )
-
-    store.open_withdrawal(withdraw("60.00"))
-    refused = withdraw("60.00")
+    store.open_withdrawal(builders.withdrawal(account, "60.00"))
+    refused = builders.withdrawal(account, "60.00")
     with pytest.raises(InsufficientFunds):
-        store.open_withdrawal(refused)  # type: ignore[arg-type]
+        store.open_withdrawal(refused)
     with pytest.raises(TransactionNotFound):
-        store.get(refused.transaction_id)  # type: ignore[attr-defined]
-    store.open_withdrawal(withdraw("40.00"))  # exactly the rest is allowed
+        store.get(refused.transaction_id)
+    store.open_withdrawal(builders.withdrawal(account, "40.00"))  # exactly the rest is allowed
     assert balance(aws, account) == Decimal("0.00")
 
 
 def test_the_same_withdrawal_id_holds_once(aws: LocalAws) -> None:
     account = open_account(aws, "100.00")
     store = aws.transactions()
-    withdrawal = builders.transaction(
-        account, type=TransactionType.WITHDRAWAL, status=Status.MANUAL_REVIEW, amount="10.00"
-    )
+    withdrawal = builders.withdrawal(account, "10.00")
     store.open_withdrawal(withdrawal)
     with pytest.raises(AlreadyApplied):
         store.open_withdrawal(withdrawal)
@@ -177,11 +168,7 @@ def test_the_same_withdrawal_id_holds_once(aws: LocalAws) -> None:
 
 def test_another_customers_account_cannot_be_held(aws: LocalAws) -> None:
     account = open_account(aws, "100.00")
-    foreign = builders.transaction(
-        account.model_copy(update={"customer_id": "cus-mallory"}),
-        type=TransactionType.WITHDRAWAL,
-        status=Status.MANUAL_REVIEW,
-    )
+    foreign = builders.withdrawal(account.model_copy(update={"customer_id": "cus-mallory"}))
     with pytest.raises(AccountNotFound):
         aws.transactions().open_withdrawal(foreign)
     assert balance(aws, account) == Decimal("100.00")
@@ -200,11 +187,7 @@ def test_a_released_hold_gives_the_funds_back_once(
 ) -> None:
     account = open_account(aws, "100.00")
     store = aws.transactions()
-    withdrawal = store.open_withdrawal(
-        builders.transaction(
-            account, type=TransactionType.WITHDRAWAL, status=Status.MANUAL_REVIEW, amount="30.00"
-        )
-    )
+    withdrawal = store.open_withdrawal(builders.withdrawal(account, "30.00"))
     if before is not Status.MANUAL_REVIEW:
         withdrawal = store.change_status(
             withdrawal.transaction_id, before, reason="approved", source="backoffice"
@@ -229,11 +212,7 @@ def test_a_reversal_after_credit_may_take_the_balance_negative(
         store.create(builders.transaction(account, status=Status.PROVIDER_CONFIRMED)),
         source=SOURCE,
     )
-    store.open_withdrawal(
-        builders.transaction(
-            account, type=TransactionType.WITHDRAWAL, status=Status.MANUAL_REVIEW, amount="20.00"
-        )
-    )
+    store.open_withdrawal(builders.withdrawal(account, "20.00"))
     reversed_ = store.reverse_credit(credited, target, reason="provider said so", source="p")
     assert reversed_.status is target
     assert balance(aws, account) == Decimal("-20.00")
