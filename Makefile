@@ -45,7 +45,7 @@ lint: $(STAMP)
 	$(BIN)/sam validate --lint --template-file template.yaml
 
 typecheck: $(STAMP)
-	$(BIN)/mypy layers/cashier_core/cashier_core cashier_local
+	$(BIN)/mypy layers/cashier_core/cashier_core cashier_local providers/cashier_providers
 	@# Every function's module is named app, as Lambda wants; check each alone.
 	@for dir in functions/*/; do $(BIN)/mypy "$$dir/app.py" || exit 1; done
 

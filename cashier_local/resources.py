@@ -41,11 +41,22 @@ class LocalResources:
 
 
 def provision(
-    *, dynamodb: Any, sqs: Any, secretsmanager: Any, prefix: str = "cashier"
+    *,
+    dynamodb: Any,
+    sqs: Any,
+    secretsmanager: Any,
+    prefix: str = "cashier",
+    parameters: dict[str, str] | None = None,
 ) -> LocalResources:
+    """Create every resource; `parameters` override the template's parameter defaults."""
     resources = LocalResources(prefix=prefix)
     region = dynamodb.meta.region_name
     account = "123456789012"
+    for name, declared in template.load_template().get("Parameters", {}).items():
+        resources.refs[name] = str((parameters or {}).get(name, declared.get("Default", "")))
+    resources.refs.update(
+        {"AWS::Region": region, "AWS::AccountId": account, "AWS::Partition": "aws"}
+    )
 
     for logical_id in template.resources(template.TABLE_TYPE):
         name = f"{prefix}-{logical_id}"

@@ -44,6 +44,8 @@ class FunctionSpec:
     routes: tuple[Route, ...] = ()
     queue_events: tuple[Mapping[str, Any], ...] = ()
     schedules: tuple[Mapping[str, Any], ...] = field(default=())
+    # Logical ids of its layers, Globals' first, in the order Lambda stacks them.
+    layers: tuple[str, ...] = ()
 
 
 def _plain(node: Any) -> Any:
@@ -124,6 +126,7 @@ def functions() -> dict[str, FunctionSpec]:
                 queue_events.append(event_properties)
             elif event["Type"] in ("Schedule", "ScheduleV2"):
                 schedules.append(event_properties)
+        layers = [*globals_.get("Layers", []), *properties.get("Layers", [])]
         specs[logical_id] = FunctionSpec(
             logical_id=logical_id,
             code_dir=REPO_ROOT / properties["CodeUri"],
@@ -134,6 +137,7 @@ def functions() -> dict[str, FunctionSpec]:
             routes=tuple(routes),
             queue_events=tuple(queue_events),
             schedules=tuple(schedules),
+            layers=tuple(layer["Ref"] for layer in layers),
         )
     return specs
 
@@ -177,3 +181,18 @@ def function_environment(
 ) -> dict[str, str]:
     environment = functions()[logical_id].environment
     return {name: str(resolve(value, refs, attributes)) for name, value in environment.items()}
+
+
+def placeholder_environment(logical_id: str) -> dict[str, str]:
+    """The function's environment with stand-in names, for import checks."""
+    document = load_template()
+    refs = {name: f"local-{name}" for name in document["Resources"]}
+    refs |= {name: str(p.get("Default", "")) for name, p in document.get("Parameters", {}).items()}
+    refs |= {"AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
+    attributes = _AnyAttribute()
+    return function_environment(logical_id, refs, attributes)
+
+
+class _AnyAttribute(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return f"local-{key}"

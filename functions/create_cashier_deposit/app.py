@@ -1,14 +1,77 @@
-"""create_cashier_deposit. The endpoint itself lands with the Customer API issue."""
+"""POST /cashier/deposit - record the deposit, then start the provider payment."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+import os
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Header
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from cashier_core.api import (
+    IDEMPOTENCY_KEY_PATTERN,
+    create_resolver,
+    current_caller,
+    handle,
+    json_response,
+    logger,
+    responses,
+)
+from cashier_core.cashier import Cashier
+from cashier_core.deposits import create_deposit
+from cashier_core.idempotency import IdempotentRequests, Reply
+from cashier_core.schemas import DepositBody, DepositReply, TransactionReply
+
+app = create_resolver()
+cashier = Cashier.from_environment()
+idempotency = IdempotentRequests()
+WEBHOOK_BASE_URL = os.environ.get("PUBLIC_API_URL") or None
 
 
-def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    return {
-        "statusCode": 501,
-        "headers": {"Content-Type": "application/json"},
-        "body": json.dumps({"error": {"code": "not_implemented", "message": "Not built yet."}}),
-    }
+@app.post(
+    "/cashier/deposit",
+    summary="Create a deposit and get the provider's redirect",
+    responses=responses(201, DepositReply, 400, 403, 404, 409, 502),
+)
+def create_cashier_deposit(
+    body: DepositBody,
+    idempotency_key: Annotated[
+        str, Header(alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY_PATTERN)
+    ],
+) -> Response[str]:
+    caller = current_caller(app)
+
+    def produce() -> Reply:
+        result = create_deposit(
+            cashier, caller, body, idempotency_key, webhook_base_url=WEBHOOK_BASE_URL
+        )
+        transaction = TransactionReply.of(result.transaction).model_dump(mode="json")
+        logger.append_keys(transaction_id=result.transaction.transaction_id)
+        if result.provider_error is not None:
+            error = result.provider_error
+            return error.http_status, {
+                "error": {"code": error.code, "message": error.message},
+                "transaction": transaction,
+            }
+        reply = DepositReply(
+            transaction=TransactionReply.of(result.transaction),
+            redirect_url=result.transaction.redirect_url,
+            instructions=result.transaction.instructions,
+        )
+        return 201, reply.model_dump(mode="json")
+
+    status, reply = idempotency.run(
+        operation="deposit",
+        customer_id=caller.customer_id,
+        idempotency_key=idempotency_key,
+        body=body.model_dump(mode="json"),
+        context=app.lambda_context,
+        produce=produce,
+    )
+    return json_response(status, reply)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle(app, event, context)

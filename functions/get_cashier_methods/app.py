@@ -1,14 +1,39 @@
-"""GET /cashier/methods. The endpoint itself lands with the Customer API issue."""
+"""GET /cashier/methods?account_id=…[&explain=true] - the methods this account may use now."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from cashier_core.api import (
+    create_resolver,
+    current_caller,
+    handle,
+    logger,
+    reject_unknown_query,
+    responses,
+)
+from cashier_core.cashier import Cashier
+from cashier_core.deposits import list_methods
+from cashier_core.schemas import MethodsQuery, MethodsReply
+
+app = create_resolver()
+cashier = Cashier.from_environment()
 
 
-def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    return {
-        "statusCode": 501,
-        "headers": {"Content-Type": "application/json"},
-        "body": json.dumps({"error": {"code": "not_implemented", "message": "Not built yet."}}),
-    }
+@app.get(
+    "/cashier/methods",
+    summary="Payment methods a trading account may use",
+    description="With explain=true, also each excluded method of the brand and why.",
+    responses=responses(200, MethodsReply, 404),
+)
+def get_cashier_methods(query: Annotated[MethodsQuery, Query()]) -> MethodsReply:
+    reject_unknown_query(app, MethodsQuery.model_fields)
+    return list_methods(cashier, current_caller(app), query.account_id, explain=query.explain)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle(app, event, context)

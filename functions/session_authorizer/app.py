@@ -1,10 +1,61 @@
-"""Lambda authorizer for SESSION_CUSTOMER sessions. Lands with the Customer API issue;
-until then it refuses every token, which API Gateway answers with 401."""
+"""Lambda TOKEN authorizer for SESSION_CUSTOMER sessions.
+
+The token's SHA-256 is looked up in the sessions table; the session must be of
+type SESSION_CUSTOMER and not expired. The policy allows every route of the
+stage, because API Gateway caches one answer per token for all routes. Any
+failure raises "Unauthorized", which API Gateway answers with 401 (and our
+gateway response body) without running a handler.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerResponse,
+    APIGatewayAuthorizerTokenEvent,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
-def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    raise Exception("Unauthorized")  # API Gateway's documented way to answer 401
+from cashier_core.models import hash_session_token, utc_now
+from cashier_core.storage.records import SessionStore
+from cashier_core.storage.tables import TableNames
+
+logger = Logger()
+sessions = SessionStore(boto3.client("dynamodb"), TableNames.from_environment().sessions)
+BEARER = "Bearer "
+
+
+def _unauthorized(reason: str) -> Exception:
+    logger.info("session refused", extra={"reason": reason})  # never the token itself
+    return Exception("Unauthorized")  # the exact text API Gateway maps to 401
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    token_event = APIGatewayAuthorizerTokenEvent(event)
+    header = token_event.authorization_token or ""
+    if not header.startswith(BEARER) or len(header) > 1024:
+        raise _unauthorized("malformed header")
+    try:
+        session = sessions.get(hash_session_token(header[len(BEARER) :]))
+    except ValueError:  # a stored row that is not a session we understand
+        raise _unauthorized("unreadable session") from None
+    if session is None:
+        raise _unauthorized("unknown token")
+    if not session.is_valid_at(utc_now()):
+        raise _unauthorized("expired or not a customer session")
+
+    arn = token_event.parsed_arn
+    policy = APIGatewayAuthorizerResponse(
+        principal_id=session.customer_id,
+        region=arn.region,
+        aws_account_id=arn.aws_account_id,
+        api_id=arn.api_id,
+        stage=arn.stage,
+        context={"customer_id": session.customer_id, "brand_id": session.brand_id},
+    )
+    policy.allow_all_routes()
+    return policy.asdict()

@@ -160,3 +160,131 @@ class InvalidPageSize(CashierError):
     code = "invalid_page_size"
     http_status = 400
     default_message = "The page size is out of range."
+
+
+# --- eligibility ---------------------------------------------------------
+class MethodNotAvailable(CashierError):
+    code = "method_not_available"
+    http_status = 422
+    default_message = "This payment method is not available for this account."
+
+
+class AmountBelowMinimum(CashierError):
+    code = "amount_below_minimum"
+    http_status = 422
+    default_message = "The amount is below this method's minimum."
+
+
+class AmountAboveMaximum(CashierError):
+    code = "amount_above_maximum"
+    http_status = 422
+    default_message = "The amount is above this method's maximum."
+
+
+# --- payment providers ---------------------------------------------------
+class ProviderUnavailable(CashierError):
+    """The provider could not be reached or failed; the outcome may be unknown."""
+
+    code = "provider_unavailable"
+    http_status = 502
+    default_message = "The payment provider did not answer; nothing was charged by us."
+
+
+class ProviderRefused(CashierError):
+    """The provider answered and refused to create the payment."""
+
+    code = "provider_refused"
+    http_status = 422
+    default_message = "The payment provider refused the payment."
+
+
+class WebhookRejected(CashierError):
+    """A delivery that is not provably from the provider: nothing is written."""
+
+    code = "webhook_signature_invalid"
+    http_status = 401
+    default_message = "The webhook signature is missing, wrong or expired."
+
+
+class WebhookMalformed(CashierError):
+    code = "webhook_malformed"
+    http_status = 400
+    default_message = "The webhook body is not in the provider's format."
+
+
+class ProviderNotFound(NotFound):
+    code = "provider_not_found"
+    default_message = "No such payment provider."
+
+
+# --- customer gates --------------------------------------------------------
+class DepositsNotAllowed(CashierError):
+    code = "deposits_not_allowed"
+    http_status = 403
+    default_message = "Deposits are not allowed for this customer."
+
+
+class WithdrawalsNotAllowed(CashierError):
+    code = "withdrawals_not_allowed"
+    http_status = 403
+    default_message = "Withdrawals are not allowed for this customer."
+
+
+class ReturnUrlInvalid(CashierError):
+    code = "return_url_invalid"
+    http_status = 422
+    default_message = "return_url must be an https URL on one of the brand's hosts."
+
+
+# --- the HTTP surface ------------------------------------------------------
+class Unauthorized(CashierError):
+    code = "unauthorized"
+    http_status = 401
+    default_message = "A valid customer session is required."
+
+
+class RouteNotFound(NotFound):
+    code = "route_not_found"
+    default_message = "No such route."
+
+
+class BodyTooLarge(CashierError):
+    code = "body_too_large"
+    http_status = 413
+    default_message = "The request body is too large."
+
+
+class MalformedJson(CashierError):
+    code = "malformed_json"
+    http_status = 400
+    default_message = "The body is not valid JSON."
+
+
+class UnknownField(CashierError):
+    code = "unknown_field"
+    http_status = 422
+    default_message = "The request has a field this endpoint does not take."
+
+
+class RequestInvalid(CashierError):
+    code = "validation_error"
+    http_status = 422
+    default_message = "The request is not valid."
+
+
+class IdempotencyKeyRequired(CashierError):
+    code = "idempotency_key_required"
+    http_status = 400
+    default_message = "Send an Idempotency-Key header (8 to 128 of A-Z a-z 0-9 - _)."
+
+
+class IdempotencyKeyReused(CashierError):
+    code = "idempotency_key_reused"
+    http_status = 422
+    default_message = "This Idempotency-Key was used with a different request body."
+
+
+class IdempotencyInProgress(CashierError):
+    code = "idempotency_request_in_progress"
+    http_status = 409
+    default_message = "A request with this Idempotency-Key is still being processed; retry."

@@ -85,6 +85,10 @@ class Transaction(DomainModel):
     status: Status
     provider_reference: str | None = None
     redirect_url: str | None = None
+    # What the customer must do when there is no redirect (bank wire details).
+    instructions: dict[str, str] | None = None
+    # Where a withdrawal is paid out to; never logged.
+    payout_details: dict[str, str] | None = None
     created_at: datetime
     updated_at: datetime
     history: tuple[StatusChange, ...]
@@ -100,6 +104,7 @@ class Transaction(DomainModel):
 
 def new_transaction(
     *,
+    transaction_id: str | None = None,
     transaction_type: TransactionType,
     customer_id: str,
     account_id: str,
@@ -111,17 +116,23 @@ def new_transaction(
     at: datetime,
     method_id: str | None = None,
     provider: str | None = None,
+    payout_details: dict[str, str] | None = None,
 ) -> Transaction:
-    """A transaction in its type's initial status, with a fresh id, at version 1."""
+    """A transaction in its type's initial status, at version 1.
+
+    Pass `transaction_id` when it must be chosen before the first attempt (see
+    `transaction_id_for_request`); otherwise a fresh one is drawn.
+    """
     status = INITIAL_STATUS[transaction_type]
     return Transaction(
-        transaction_id=str(uuid.uuid4()),
+        transaction_id=transaction_id or str(uuid.uuid4()),
         type=transaction_type,
         customer_id=customer_id,
         account_id=account_id,
         brand_id=brand_id,
         method_id=method_id,
         provider=provider,
+        payout_details=payout_details,
         amount=amount,
         currency=currency,
         status=status,
@@ -130,6 +141,27 @@ def new_transaction(
         history=(StatusChange(status=status, at=at, reason=reason, source=source),),
         version=1,
     )
+
+
+_REQUEST_NAMESPACE = uuid.UUID("5f0c4a52-4a8e-4c55-9d7f-2f8e3c0b6a11")
+
+
+def transaction_id_for_request(customer_id: str, idempotency_key: str) -> str:
+    """The id a customer's request gets, fixed by its Idempotency-Key.
+
+    A retry after a crash (when the idempotency record never completed) lands
+    on the same transaction instead of creating a second one.
+    """
+    return str(uuid.uuid5(_REQUEST_NAMESPACE, f"{customer_id}\n{idempotency_key}"))
+
+
+class BrandSettings(DomainModel):
+    """Per-brand settings that are not a payment method."""
+
+    brand_id: Identifier
+    display_name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    # Hosts a deposit's return_url may point at; "*.example.com" admits subdomains.
+    return_url_hosts: frozenset[Annotated[str, StringConstraints(pattern=r"^(\*\.)?[a-z0-9.-]+$")]]
 
 
 class CrmOverrides(DomainModel):
@@ -202,7 +234,11 @@ class ProviderConfig(DomainModel):
     limits: dict[CurrencyCode, AmountLimits] = Field(default_factory=dict)
     settings: dict[str, str] = Field(default_factory=dict)
     # Name of the Secrets Manager secret holding credentials; never the values.
-    secret_ref: str | None = None
+    # Functions may read only names under this prefix.
+    secret_ref: (
+        Annotated[str, StringConstraints(pattern=r"^cashier/providers/[A-Za-z0-9/_+=.@-]{1,200}$")]
+        | None
+    ) = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -218,19 +254,21 @@ class ProviderConfig(DomainModel):
         return self
 
 
-class SessionType(StrEnum):
-    SESSION_CUSTOMER = "SESSION_CUSTOMER"
+SESSION_CUSTOMER = "SESSION_CUSTOMER"
 
 
 class CustomerSession(DomainModel):
+    """A row of the platform's sessions table. Other services write other session
+    types there too, so `type` is any string and only SESSION_CUSTOMER passes."""
+
     token_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
     customer_id: Identifier
     brand_id: Identifier
-    type: SessionType
+    type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     expires_at: datetime
 
     def is_valid_at(self, moment: datetime) -> bool:
-        return self.type is SessionType.SESSION_CUSTOMER and self.expires_at > moment
+        return self.type == SESSION_CUSTOMER and self.expires_at > moment
 
 
 def hash_session_token(token: str) -> str:

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from cashier_core.errors import AccountNotFound, CustomerNotFound, RetryableConflict
 from cashier_core.models import (
+    BrandSettings,
     CustomerRecord,
     CustomerSession,
     LedgerEntry,
@@ -18,7 +19,12 @@ from cashier_core.models import (
     TradingAccount,
 )
 from cashier_core.storage.codec import from_item, to_item
-from cashier_core.storage.tables import ACCOUNT_SORT_KEY, LEDGER_SORT_PREFIX, TTL_ATTRIBUTE
+from cashier_core.storage.tables import (
+    ACCOUNT_SORT_KEY,
+    BY_PROVIDER_INDEX,
+    LEDGER_SORT_PREFIX,
+    TTL_ATTRIBUTE,
+)
 from cashier_core.storage.transactions import RETRYABLE_CODES
 
 if TYPE_CHECKING:
@@ -124,7 +130,26 @@ class AccountStore(_Table):
         )
 
 
+class BrandStore(_Table):
+    def get(self, brand_id: str) -> BrandSettings | None:
+        return self._get(BrandSettings, {"brand_id": {"S": brand_id}})
+
+    def put(self, brand: BrandSettings) -> None:
+        self._client.put_item(TableName=self._table_name, Item=to_item(brand))
+
+
 class ProviderConfigStore(_Table):
+    def for_provider(self, provider: str) -> list[ProviderConfig]:
+        """Every brand's configs of one provider: a webhook names no brand."""
+        return list(
+            self._query(
+                ProviderConfig,
+                IndexName=BY_PROVIDER_INDEX,
+                KeyConditionExpression="provider = :provider",
+                ExpressionAttributeValues={":provider": {"S": provider}},
+            )
+        )
+
     def for_brand(self, brand_id: str) -> list[ProviderConfig]:
         return list(
             self._query(

@@ -12,6 +12,8 @@ BY_CUSTOMER_INDEX: Final = "by_customer"
 BY_ACCOUNT_INDEX: Final = "by_account"
 BY_PROVIDER_REFERENCE_INDEX: Final = "by_provider_reference"
 BY_WORK_STATUS_INDEX: Final = "by_work_status"
+# Index of the provider configs table: every brand's configs of one provider.
+BY_PROVIDER_INDEX: Final = "by_provider"
 
 # The accounts table holds each account item and its ledger under one partition.
 ACCOUNT_SORT_KEY: Final = "ACCOUNT"
@@ -28,6 +30,7 @@ class TableNames:
     customers: str = ""
     provider_configs: str = ""
     sessions: str = ""
+    brands: str = ""
 
     @classmethod
     def from_environment(cls) -> TableNames:
@@ -38,4 +41,5 @@ class TableNames:
             customers=os.environ.get("CUSTOMERS_TABLE", ""),
             provider_configs=os.environ.get("PROVIDER_CONFIGS_TABLE", ""),
             sessions=os.environ.get("SESSIONS_TABLE", ""),
+            brands=os.environ.get("BRANDS_TABLE", ""),
         )

@@ -82,7 +82,7 @@ RETRYABLE_CODES: Final = frozenset(
 
 # Fields a status change may set besides the status itself. Identity and money
 # fields are written once, at creation.
-MUTABLE_FIELDS: Final = frozenset({"provider_reference", "redirect_url"})
+MUTABLE_FIELDS: Final = frozenset({"provider_reference", "redirect_url", "instructions"})
 
 MAX_PAGE_SIZE: Final = 100
 # A filtered history query reads at most this many DynamoDB pages per request;
@@ -216,6 +216,8 @@ def _status_update(
     for index, (field, value) in enumerate((set_fields or {}).items()):
         if field not in MUTABLE_FIELDS:
             raise ValueError(f"{field} is not changed by a status change")
+        if value is None:
+            continue
         names[f"#set_{index}"] = field
         values[f":set_{index}"] = serialize_value(value)
         sets.append(f"#set_{index} = :set_{index}")

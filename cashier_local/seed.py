@@ -1,0 +1,110 @@
+"""The local seed: brands, customers, accounts, provider configs, secrets, sessions.
+
+Records use the domain models' own field names. Provider secrets are never in
+the file: a value "generate" becomes a fresh random value at load time, and the
+loaded values are reported back (the local stack prints and serves them).
+Session tokens are local demo identities, stored hashed like real ones.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets as random_secrets
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cashier_core.models import (
+    SESSION_CUSTOMER,
+    BrandSettings,
+    CustomerRecord,
+    CustomerSession,
+    ProviderConfig,
+    TradingAccount,
+    hash_session_token,
+)
+from cashier_core.storage.records import (
+    AccountStore,
+    BrandStore,
+    CustomerStore,
+    ProviderConfigStore,
+    SessionStore,
+)
+from cashier_core.storage.tables import TableNames
+
+DEFAULT_SEED: Final = Path(__file__).parent / "seeds" / "default.json"
+GENERATE: Final = "generate"
+
+
+class SeedSession(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="A label printed next to the token")
+    token: str = Field(min_length=16, description="Local demo bearer token; stored hashed")
+    customer_id: str
+    brand_id: str
+    type: str = SESSION_CUSTOMER
+    expires_at: datetime
+
+
+class Seed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    brands: list[BrandSettings]
+    customers: list[CustomerRecord]
+    accounts: list[TradingAccount]
+    provider_configs: list[ProviderConfig]
+    # Secrets Manager name -> JSON document; string values "generate" are drawn at load.
+    secrets: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    sessions: list[SeedSession] = Field(default_factory=list)
+
+
+def read_seed(path: Path = DEFAULT_SEED) -> Seed:
+    return Seed.model_validate(json.loads(path.read_text()))
+
+
+def _generated(value: Any) -> Any:
+    if value == GENERATE:
+        # Hex, because Adyen's HMAC keys are hex; any provider takes it.
+        return random_secrets.token_hex(32)
+    if isinstance(value, list):
+        return [_generated(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _generated(item) for key, item in value.items()}
+    return value
+
+
+def apply_seed(
+    seed: Seed, *, dynamodb: Any, secretsmanager: Any, tables: TableNames, now: datetime
+) -> dict[str, dict[str, Any]]:
+    """Write the seed; returns the secrets as loaded (generated values filled in)."""
+    brands = BrandStore(dynamodb, tables.brands)
+    for brand in seed.brands:
+        brands.put(brand)
+    customers = CustomerStore(dynamodb, tables.customers)
+    for customer in seed.customers:
+        customers.put(customer)
+    accounts = AccountStore(dynamodb, tables.accounts)
+    for account in seed.accounts:
+        accounts.create(account, now)
+    configs = ProviderConfigStore(dynamodb, tables.provider_configs)
+    for config in seed.provider_configs:
+        configs.put(config)
+    loaded: dict[str, dict[str, Any]] = {}
+    for name, document in seed.secrets.items():
+        loaded[name] = _generated(document)
+        secretsmanager.create_secret(Name=name, SecretString=json.dumps(loaded[name]))
+    sessions = SessionStore(dynamodb, tables.sessions)
+    for session in seed.sessions:
+        sessions.put(
+            CustomerSession(
+                token_hash=hash_session_token(session.token),
+                customer_id=session.customer_id,
+                brand_id=session.brand_id,
+                type=session.type,
+                expires_at=session.expires_at,
+            )
+        )
+    return loaded

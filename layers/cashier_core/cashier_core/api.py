@@ -1,0 +1,179 @@
+"""The one HTTP setup every endpoint shares (Powertools' REST resolver).
+
+- every error leaves as `{"error": {"code", "message"}}` with its status;
+  nothing else ever reaches the caller: no stack trace, no echoed input;
+- the caller's identity comes only from the authorizer's context;
+- bodies over MAX_BODY_BYTES are refused before any parsing;
+- unknown query parameters are refused, not ignored (Powertools drops them).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, Final
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from cashier_core.errors import (
+    AmountNotAString,
+    BodyTooLarge,
+    CashierError,
+    IdempotencyKeyRequired,
+    MalformedJson,
+    RequestInvalid,
+    RouteNotFound,
+    Unauthorized,
+    UnknownField,
+)
+from cashier_core.schemas import ErrorReply
+
+MAX_BODY_BYTES: Final = 16 * 1024
+IDEMPOTENCY_KEY_PATTERN: Final = r"^[A-Za-z0-9_-]{8,128}$"
+
+logger = Logger()
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    customer_id: str
+    brand_id: str
+
+
+def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> str:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return json.dumps({"error": error})
+
+
+def error_response(error: CashierError) -> Response[str]:
+    return Response(
+        status_code=error.http_status,
+        content_type="application/json",
+        body=error_body(error.code, error.message),
+    )
+
+
+def _validation_error(error: RequestValidationError) -> CashierError:
+    """Map pydantic's errors onto stable codes. Inputs are never echoed back."""
+    problems = error.errors()
+    first = problems[0] if problems else {}
+    kind, location = first.get("type", ""), tuple(str(part) for part in first.get("loc", ()))
+    where = ".".join(location)
+    if kind == "json_invalid":
+        return MalformedJson()
+    if kind == "extra_forbidden":
+        return UnknownField(f"Unknown field: {where}.")
+    if location[:1] == ("header",) and "idempotency" in where.lower():
+        return IdempotencyKeyRequired()
+    if location[-1:] == ("amount",) and kind == "string_type":
+        return AmountNotAString()
+    described = "; ".join(
+        f"{'.'.join(str(p) for p in problem.get('loc', ()))}: {problem.get('msg', '')}"
+        for problem in problems[:5]
+    )
+    return RequestInvalid(f"The request is not valid: {described}.")
+
+
+def create_resolver() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+
+    @app.exception_handler(CashierError)
+    def _domain_error(error: CashierError) -> Response[str]:
+        logger.info("request refused", extra={"code": error.code})
+        return error_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid_request(error: RequestValidationError) -> Response[str]:
+        mapped = _validation_error(error)
+        logger.info("request refused", extra={"code": mapped.code})
+        return error_response(mapped)
+
+    @app.not_found
+    def _no_route(_: Exception) -> Response[str]:
+        return error_response(RouteNotFound())
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response[str]:
+        # A bug, never the caller's input: log it whole, answer without detail.
+        logger.exception("unhandled error")
+        return Response(
+            status_code=500,
+            content_type="application/json",
+            body=error_body("internal_error", "The service failed; retry later."),
+        )
+
+    return app
+
+
+def responses(success_status: int, success_model: type[Any], *errors: int) -> dict[int, Any]:
+    """OpenAPI responses of a route: its reply and the error statuses it can give."""
+    documented: dict[int, Any] = {
+        success_status: {
+            "description": HTTPStatus(success_status).phrase,
+            "content": {"application/json": {"model": success_model}},
+        }
+    }
+    for status in (*errors, 401, 413, 422):
+        documented[status] = {
+            "description": HTTPStatus(status).phrase,
+            "content": {"application/json": {"model": ErrorReply}},
+        }
+    return documented
+
+
+def json_response(status_code: int, body: Mapping[str, Any]) -> Response[str]:
+    return Response(status_code=status_code, content_type="application/json", body=json.dumps(body))
+
+
+def body_size(event: Mapping[str, Any]) -> int:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return len(body) * 3 // 4
+    return len(body.encode("utf-8"))
+
+
+def handle(
+    app: APIGatewayRestResolver, event: dict[str, Any], context: LambdaContext
+) -> dict[str, Any]:
+    """Entry point of every API function: size guard, then the resolver."""
+    if body_size(event) > MAX_BODY_BYTES:
+        too_large = BodyTooLarge(f"The body is over {MAX_BODY_BYTES} bytes.")
+        return {
+            "statusCode": too_large.http_status,
+            "headers": {"Content-Type": "application/json"},
+            "body": error_body(too_large.code, too_large.message),
+            "isBase64Encoded": False,
+        }
+    return app.resolve(event, context)
+
+
+def current_caller(app: APIGatewayRestResolver) -> Caller:
+    """Identity from the authorizer's context, never from the request."""
+    context = app.current_event.request_context.authorizer.get_context() or {}
+    customer_id, brand_id = context.get("customer_id"), context.get("brand_id")
+    if not isinstance(customer_id, str) or not customer_id or not isinstance(brand_id, str):
+        raise Unauthorized()
+    return Caller(customer_id=customer_id, brand_id=brand_id)
+
+
+def reject_unknown_query(app: APIGatewayRestResolver, allowed: Iterable[str]) -> None:
+    given = app.current_event.query_string_parameters or {}
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        raise UnknownField(f"Unknown query parameter: {unknown[0]}.")
+
+
+def decode_base64_body(event: Mapping[str, Any]) -> bytes:
+    """The raw request body as bytes, as a signature check needs it."""
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return base64.b64decode(body)
+    return str(body).encode("utf-8")

@@ -1,0 +1,136 @@
+"""Per-container wiring: one DynamoDB client, the stores, and short caches.
+
+A Lambda container serves many invocations; provider configs, brand settings
+and secrets change rarely, so each is read once per TTL rather than on every
+request (this keeps a deposit's lifecycle within its AWS-call budget).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from cashier_core.errors import CashierError
+from cashier_core.models import BrandSettings, ProviderConfig, utc_now
+from cashier_core.providers import Credentials
+from cashier_core.storage.cursor import CursorCodec
+from cashier_core.storage.records import (
+    AccountStore,
+    BrandStore,
+    CustomerStore,
+    ProviderConfigStore,
+    SessionStore,
+)
+from cashier_core.storage.tables import TableNames
+from cashier_core.storage.transactions import TransactionStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+CONFIG_CACHE_SECONDS: Final = 60
+SECRET_CACHE_SECONDS: Final = 300
+
+
+class ConfigurationError(CashierError):
+    code = "configuration_error"
+    http_status = 500
+    default_message = "The service is misconfigured."
+
+
+class _TtlCache[T]:
+    def __init__(self, seconds: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._seconds = seconds
+        self._monotonic = monotonic
+        self._entries: dict[str, tuple[float, T]] = {}
+
+    def get(self, key: str, load: Callable[[], T]) -> T:
+        now = self._monotonic()
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = load()
+        self._entries[key] = (now + self._seconds, value)
+        return value
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def _read_secret(name: str) -> str:
+    # Powertools Parameters: one GetSecretValue per name per max_age.
+    from aws_lambda_powertools.utilities import parameters
+
+    value = parameters.get_secret(name, max_age=SECRET_CACHE_SECONDS)
+    if not isinstance(value, str):
+        raise ConfigurationError(f"secret {name} is not a string")
+    return value
+
+
+class Cashier:
+    def __init__(
+        self,
+        dynamodb: DynamoDBClient,
+        tables: TableNames,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        read_secret: Callable[[str], str] = _read_secret,
+    ) -> None:
+        self.clock = clock
+        self.transactions = TransactionStore(dynamodb, tables, clock)
+        self.accounts = AccountStore(dynamodb, tables.accounts)
+        self.customers = CustomerStore(dynamodb, tables.customers)
+        self.sessions = SessionStore(dynamodb, tables.sessions)
+        self.brands = BrandStore(dynamodb, tables.brands)
+        self.configs = ProviderConfigStore(dynamodb, tables.provider_configs)
+        self._read_secret = read_secret
+        self._configs_by_brand: _TtlCache[list[ProviderConfig]] = _TtlCache(CONFIG_CACHE_SECONDS)
+        self._configs_by_provider: _TtlCache[list[ProviderConfig]] = _TtlCache(CONFIG_CACHE_SECONDS)
+        self._brands: _TtlCache[BrandSettings | None] = _TtlCache(CONFIG_CACHE_SECONDS)
+
+    @classmethod
+    def from_environment(cls) -> Cashier:
+        import boto3
+
+        return cls(boto3.client("dynamodb"), TableNames.from_environment())
+
+    def provider_configs(self, brand_id: str) -> list[ProviderConfig]:
+        return self._configs_by_brand.get(brand_id, lambda: self.configs.for_brand(brand_id))
+
+    def provider_configs_of(self, provider: str) -> list[ProviderConfig]:
+        return self._configs_by_provider.get(provider, lambda: self.configs.for_provider(provider))
+
+    def brand(self, brand_id: str) -> BrandSettings | None:
+        return self._brands.get(brand_id, lambda: self.brands.get(brand_id))
+
+    def credentials(self, config: ProviderConfig) -> Credentials:
+        """The config's secrets: JSON `{"api_key", "webhook_secrets": [...], ...}`."""
+        if not config.secret_ref:
+            return Credentials()
+        try:
+            document: Any = json.loads(self._read_secret(config.secret_ref))
+        except json.JSONDecodeError as error:
+            raise ConfigurationError(f"secret of {config.method_id} is not JSON") from error
+        if not isinstance(document, dict):
+            raise ConfigurationError(f"secret of {config.method_id} is not a JSON object")
+        webhook_secrets = document.get("webhook_secrets") or []
+        if isinstance(document.get("webhook_secret"), str):
+            webhook_secrets = [document["webhook_secret"], *webhook_secrets]
+        return Credentials(
+            api_key=document.get("api_key"),
+            webhook_secrets=tuple(str(secret) for secret in webhook_secrets),
+            extra={
+                key: str(value)
+                for key, value in document.items()
+                if key not in ("api_key", "webhook_secret", "webhook_secrets")
+            },
+        )
+
+    def cursor_codec(self) -> CursorCodec:
+        name = os.environ.get("CURSOR_KEY_SECRET", "")
+        if not name:
+            raise ConfigurationError("CURSOR_KEY_SECRET is not set")
+        return CursorCodec(self._read_secret(name).encode("utf-8"))

@@ -1,0 +1,276 @@
+"""GetCashierMethods and CreateCashierDeposit: the rules, in order.
+
+Deposit checks, each with its own code, in this order:
+1. deposits_not_allowed (the customer's hard gate, before any method rule)
+2. account_not_found (another customer's account answers the same)
+3. account_currency_mismatch
+4. method_not_available (the same evaluate_methods as GetCashierMethods)
+5. amount_* (format for the currency), then amount_below_minimum / amount_above_maximum
+6. return_url_invalid
+
+Then the transaction is written (created) before the provider is called.
+
+What happens to the provider's outcome:
+- created payment: pending_payment with provider_reference and redirect/instructions;
+- refusal or error or timeout: failed, with the reason. A timeout is ambiguous
+  (the provider may have created the payment); if it later reports success,
+  the transition table sends failed -> manual_review, so the money is never
+  lost and never credited without a person;
+- a crash between the write and the provider's answer leaves `created`: a retry
+  with the same Idempotency-Key lands on the same transaction (its id comes
+  from the key) and continues, and the janitor moves `created` older than its
+  age limit on, so nothing stays in created.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from aws_lambda_powertools import Logger
+
+from cashier_core.api import Caller
+from cashier_core.cashier import Cashier
+from cashier_core.eligibility import (
+    MethodEvaluation,
+    check_limits,
+    evaluate_methods,
+    require_eligible,
+)
+from cashier_core.errors import (
+    AccountCurrencyMismatch,
+    AlreadyApplied,
+    CashierError,
+    DepositsNotAllowed,
+    IdempotencyKeyReused,
+    MethodNotAvailable,
+    ProviderRefused,
+    ProviderUnavailable,
+    ReturnUrlInvalid,
+    TransitionRefused,
+)
+from cashier_core.models import (
+    BrandSettings,
+    CustomerRecord,
+    TradingAccount,
+    Transaction,
+    new_transaction,
+    transaction_id_for_request,
+)
+from cashier_core.money import parse_amount, validate_currency
+from cashier_core.providers import PaymentRequest, get_provider, loaded_provider_names
+from cashier_core.schemas import (
+    DepositBody,
+    ExcludedMethodReply,
+    MethodReply,
+    MethodsReply,
+)
+from cashier_core.statuses import Status, TransactionType
+from cashier_core.telemetry import count
+
+logger = Logger()
+
+
+def evaluate_for(
+    cashier: Cashier, customer: CustomerRecord, account: TradingAccount
+) -> MethodEvaluation:
+    loaded = loaded_provider_names()
+
+    def redirects(provider_name: str) -> bool:
+        provider = get_provider(provider_name)
+        return bool(provider and provider.redirects)
+
+    return evaluate_methods(
+        customer,
+        account,
+        cashier.provider_configs(customer.brand_id),
+        is_loaded=loaded.__contains__,
+        redirects=redirects,
+    )
+
+
+def list_methods(
+    cashier: Cashier, caller: Caller, account_id: str, *, explain: bool
+) -> MethodsReply:
+    customer = cashier.customers.get(caller.customer_id)
+    account = cashier.accounts.get_for_customer(caller.customer_id, account_id)
+    if not customer.deposit_allowed:
+        return MethodsReply(
+            account_id=account.account_id,
+            currency=account.currency,
+            deposit_allowed=False,
+            methods=[],
+            excluded=[] if explain else None,
+        )
+    evaluation = evaluate_for(cashier, customer, account)
+    return MethodsReply(
+        account_id=account.account_id,
+        currency=account.currency,
+        deposit_allowed=True,
+        methods=[MethodReply.of(method, account.currency) for method in evaluation.eligible],
+        excluded=[ExcludedMethodReply.of(e) for e in evaluation.excluded] if explain else None,
+    )
+
+
+def validate_return_url(url: str | None, brand: BrandSettings | None) -> str | None:
+    """https only, on one of the brand's hosts; no userinfo, IP literal, odd port
+    or characters a browser might read differently from us."""
+    if url is None:
+        return None
+    if brand is None or any(ch.isspace() or ord(ch) < 32 or ch == "\\" for ch in url):
+        raise ReturnUrlInvalid()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ReturnUrlInvalid() from None
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" or "@" in parts.netloc or not host or not host.isascii():
+        raise ReturnUrlInvalid()
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        raise ReturnUrlInvalid("return_url may not be an IP address.")
+    if port not in (None, 443):
+        raise ReturnUrlInvalid()
+    for allowed in brand.return_url_hosts:
+        if host == allowed or (allowed.startswith("*.") and host.endswith(allowed[1:])):
+            return url
+    raise ReturnUrlInvalid()
+
+
+@dataclass(frozen=True, slots=True)
+class DepositResult:
+    transaction: Transaction
+    # Set when the provider did not create the payment (the transaction is failed).
+    provider_error: CashierError | None = None
+
+
+def create_deposit(
+    cashier: Cashier,
+    caller: Caller,
+    body: DepositBody,
+    idempotency_key: str,
+    *,
+    webhook_base_url: str | None,
+) -> DepositResult:
+    customer = cashier.customers.get(caller.customer_id)
+    if not customer.deposit_allowed:
+        raise DepositsNotAllowed()
+    account = cashier.accounts.get_for_customer(caller.customer_id, body.account_id)
+    currency = validate_currency(body.currency)
+    if currency != account.currency:
+        raise AccountCurrencyMismatch("The deposit's currency is not the account's currency.")
+    method = require_eligible(evaluate_for(cashier, customer, account), body.method_id)
+    amount = parse_amount(body.amount, currency)
+    check_limits(method, amount)
+    return_url = validate_return_url(body.return_url, cashier.brand(customer.brand_id))
+
+    wanted = new_transaction(
+        transaction_id=transaction_id_for_request(customer.customer_id, idempotency_key),
+        transaction_type=TransactionType.DEPOSIT,
+        customer_id=customer.customer_id,
+        account_id=account.account_id,
+        brand_id=customer.brand_id,
+        method_id=method.config.method_id,
+        provider=method.config.provider,
+        amount=amount,
+        currency=currency,
+        source="customer",
+        reason="deposit requested",
+        at=cashier.clock(),
+    )
+    try:
+        transaction = cashier.transactions.create(wanted)
+        count("DepositCreated", provider=method.config.provider)
+    except AlreadyApplied as existing:
+        transaction = _same_request(existing, wanted)
+
+    if transaction.status is not Status.CREATED:
+        return DepositResult(transaction)
+    return _start_payment(cashier, transaction, return_url, webhook_base_url)
+
+
+def _same_request(existing: AlreadyApplied, wanted: Transaction) -> Transaction:
+    """A retry of the same request finds its transaction; another request under
+    the same key (after the idempotency record expired) is refused."""
+    current = existing.current
+    fields = ("type", "customer_id", "account_id", "method_id", "amount", "currency")
+    if current is None or any(getattr(current, f) != getattr(wanted, f) for f in fields):
+        raise IdempotencyKeyReused() from existing
+    return current
+
+
+def _start_payment(
+    cashier: Cashier,
+    transaction: Transaction,
+    return_url: str | None,
+    webhook_base_url: str | None,
+) -> DepositResult:
+    provider_name = transaction.provider or ""
+    provider = get_provider(provider_name)
+    config = next(
+        (
+            c
+            for c in cashier.provider_configs(transaction.brand_id)
+            if c.method_id == transaction.method_id
+        ),
+        None,
+    )
+    if provider is None or config is None:
+        raise MethodNotAvailable()
+    error: CashierError
+    try:
+        created = provider.create_payment(
+            PaymentRequest(
+                transaction=transaction,
+                config=config,
+                credentials=cashier.credentials(config),
+                return_url=return_url,
+                webhook_url=f"{webhook_base_url}/cashier/webhook/{provider_name}"
+                if webhook_base_url
+                else None,
+            )
+        )
+    except (ProviderRefused, ProviderUnavailable) as refused:
+        error = refused
+    except Exception:
+        # A module bug must not leave the transaction in created.
+        logger.exception(
+            "provider module failed", extra={"transaction_id": transaction.transaction_id}
+        )
+        error = ProviderUnavailable("The payment provider module failed.")
+    else:
+        try:
+            pending = cashier.transactions.change_status(
+                transaction.transaction_id,
+                created.status,
+                reason="payment created at the provider",
+                source=f"provider:{provider_name}",
+                only_from=frozenset({Status.CREATED}),
+                set_fields={
+                    "provider_reference": created.provider_reference,
+                    "redirect_url": created.redirect_url,
+                    "instructions": dict(created.instructions) if created.instructions else None,
+                },
+            )
+        except TransitionRefused as raced:
+            # A webhook got there first (an instant payment): its status stands.
+            return DepositResult(raced.current)
+        return DepositResult(pending)
+
+    count("DepositProviderFailed", provider=provider_name, reason=error.code)
+    try:
+        failed = cashier.transactions.change_status(
+            transaction.transaction_id,
+            Status.FAILED,
+            reason=f"{error.code}: {error.message}",
+            source=f"provider:{provider_name}",
+            only_from=frozenset({Status.CREATED}),
+        )
+    except TransitionRefused as raced:
+        return DepositResult(raced.current)
+    return DepositResult(failed, provider_error=error)

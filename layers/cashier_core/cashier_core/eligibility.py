@@ -1,0 +1,123 @@
+"""Which payment methods a trading account may use, and why the others may not.
+
+GetCashierMethods and CreateCashierDeposit both call `evaluate_methods`, so
+the list a client shows and the check a deposit passes cannot disagree.
+
+Order of the rules, first match wins, and what CRM force-enable can override:
+1. module_not_loaded     - never overridable: there is no code to take the payment
+2. country_blocked       - never overridable: a legal or risk decision
+3. country_not_allowed   - never overridable, for the same reason
+4. currency_unsupported  - never overridable: the provider cannot take it
+5. disabled_by_crm       - the customer's own force-disable
+6. method_disabled       - the brand's config is disabled; CRM force-enable re-admits it
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from cashier_core.errors import AmountAboveMaximum, AmountBelowMinimum, MethodNotAvailable
+from cashier_core.models import AmountLimits, CustomerRecord, ProviderConfig, TradingAccount
+
+
+class ExclusionReason(StrEnum):
+    MODULE_NOT_LOADED = "module_not_loaded"
+    COUNTRY_BLOCKED = "country_blocked"
+    COUNTRY_NOT_ALLOWED = "country_not_allowed"
+    CURRENCY_UNSUPPORTED = "currency_unsupported"
+    DISABLED_BY_CRM = "disabled_by_crm"
+    METHOD_DISABLED = "method_disabled"
+
+
+@dataclass(frozen=True, slots=True)
+class EligibleMethod:
+    config: ProviderConfig
+    limits: AmountLimits  # in the account's currency, after CRM overrides
+    redirects: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ExcludedMethod:
+    config: ProviderConfig
+    reason: ExclusionReason
+
+
+@dataclass(frozen=True, slots=True)
+class MethodEvaluation:
+    eligible: list[EligibleMethod]
+    excluded: list[ExcludedMethod]
+
+    def find(self, method_id: str) -> EligibleMethod | ExcludedMethod | None:
+        for eligible in self.eligible:
+            if eligible.config.method_id == method_id:
+                return eligible
+        for excluded in self.excluded:
+            if excluded.config.method_id == method_id:
+                return excluded
+        return None
+
+
+def _exclusion(  # noqa: PLR0911 - one return per rule, in order
+    customer: CustomerRecord,
+    account: TradingAccount,
+    config: ProviderConfig,
+    is_loaded: Callable[[str], bool],
+) -> ExclusionReason | None:
+    overrides = customer.crm_overrides
+    if not is_loaded(config.provider):
+        return ExclusionReason.MODULE_NOT_LOADED
+    if customer.country in config.countries_blocked:
+        return ExclusionReason.COUNTRY_BLOCKED
+    if config.countries_allowed and customer.country not in config.countries_allowed:
+        return ExclusionReason.COUNTRY_NOT_ALLOWED
+    if account.currency not in config.currencies:
+        return ExclusionReason.CURRENCY_UNSUPPORTED
+    if config.method_id in overrides.disabled_methods:
+        return ExclusionReason.DISABLED_BY_CRM
+    if not config.enabled and config.method_id not in overrides.enabled_methods:
+        return ExclusionReason.METHOD_DISABLED
+    return None
+
+
+def evaluate_methods(
+    customer: CustomerRecord,
+    account: TradingAccount,
+    configs: Iterable[ProviderConfig],
+    *,
+    is_loaded: Callable[[str], bool],
+    redirects: Callable[[str], bool],
+) -> MethodEvaluation:
+    """Every config of the customer's brand, sorted into eligible and excluded."""
+    eligible: list[EligibleMethod] = []
+    excluded: list[ExcludedMethod] = []
+    for config in sorted(configs, key=lambda c: c.method_id):
+        if config.brand_id != customer.brand_id or account.brand_id != customer.brand_id:
+            continue  # another brand's config is not "excluded", it does not exist here
+        reason = _exclusion(customer, account, config, is_loaded)
+        if reason is not None:
+            excluded.append(ExcludedMethod(config, reason))
+            continue
+        limits = customer.crm_overrides.limits.get(config.method_id, {}).get(
+            account.currency, config.limits.get(account.currency, AmountLimits())
+        )
+        eligible.append(EligibleMethod(config, limits, redirects(config.provider)))
+    return MethodEvaluation(eligible, excluded)
+
+
+def require_eligible(evaluation: MethodEvaluation, method_id: str) -> EligibleMethod:
+    found = evaluation.find(method_id)
+    if isinstance(found, EligibleMethod):
+        return found
+    reason = found.reason.value if found is not None else "unknown_method"
+    raise MethodNotAvailable(f"This payment method is not available for this account ({reason}).")
+
+
+def check_limits(method: EligibleMethod, amount: Decimal) -> None:
+    limits = method.limits
+    if limits.min_amount is not None and amount < limits.min_amount:
+        raise AmountBelowMinimum(f"The minimum for this method is {limits.min_amount}.")
+    if limits.max_amount is not None and amount > limits.max_amount:
+        raise AmountAboveMaximum(f"The maximum for this method is {limits.max_amount}.")

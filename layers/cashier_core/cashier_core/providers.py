@@ -1,0 +1,129 @@
+"""The one small interface every payment module implements, and the registry of
+the modules this deployment has loaded.
+
+A module lives in providers/cashier_providers/<name>.py and exposes PROVIDER.
+Importing a module must stay cheap: a provider SDK is imported inside the call
+that needs it, so listing methods never pays for it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Final, Protocol, runtime_checkable
+
+from cashier_core.models import ProviderConfig, Transaction
+from cashier_core.statuses import Status
+
+LOADED_PROVIDERS_VARIABLE: Final = "LOADED_PROVIDERS"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A config's secrets, read from Secrets Manager; never logged or stored elsewhere.
+
+    `webhook_secrets` holds every secret currently accepted for signatures, so
+    a rotation can overlap: the new one is added before the old one is removed.
+    """
+
+    api_key: str | None = None
+    webhook_secrets: tuple[str, ...] = ()
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRequest:
+    transaction: Transaction
+    config: ProviderConfig
+    credentials: Credentials
+    return_url: str | None
+    webhook_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedPayment:
+    provider_reference: str
+    status: Status  # normally pending_payment
+    redirect_url: str | None = None
+    instructions: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    """One provider event, normalized. Our transaction id or the provider's
+    reference (or both) find the transaction."""
+
+    provider_event_id: str
+    target: Status
+    raw_status: str
+    transaction_id: str | None = None
+    provider_reference: str | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
+    # The reference the provider uses for this payment from now on (Stripe's
+    # PaymentIntent once a Checkout Session completes); stored with the change.
+    new_provider_reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookAnswer:
+    """What the provider expects back when a delivery was accepted."""
+
+    status_code: int = 200
+    body: str = '{"received": true}'
+    content_type: str = "application/json"
+
+
+@runtime_checkable
+class PaymentProvider(Protocol):
+    name: str
+    redirects: bool
+    # How long a payment may wait in pending_payment before the janitor gives up.
+    payment_expiry: timedelta
+
+    def create_payment(self, request: PaymentRequest) -> CreatedPayment: ...
+
+    def verify_webhook(
+        self,
+        body: bytes,
+        headers: Mapping[str, str],
+        secrets: Sequence[str],
+        now: datetime,
+    ) -> None:
+        """Raise WebhookRejected unless one of `secrets` signed exactly `body`."""
+
+    def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
+        """Events of a verified body; raise WebhookMalformed if it is not parseable."""
+
+    def answer(self) -> WebhookAnswer: ...
+
+    def query_status(
+        self, transaction: Transaction, config: ProviderConfig, credentials: Credentials
+    ) -> Status | None:
+        """The payment's status at the provider, or None when it cannot be asked."""
+
+
+def loaded_provider_names() -> frozenset[str]:
+    """The deployment's explicit list; a config whose module is absent never shows."""
+    raw = os.environ.get(LOADED_PROVIDERS_VARIABLE, "")
+    return frozenset(name.strip() for name in raw.split(",") if name.strip())
+
+
+_modules: dict[str, PaymentProvider] = {}
+
+
+def get_provider(name: str) -> PaymentProvider | None:
+    """The loaded module called `name`, or None if this deployment does not load it."""
+    if name not in loaded_provider_names():
+        return None
+    if name not in _modules:
+        module = importlib.import_module(f"cashier_providers.{name}")
+        provider = module.PROVIDER
+        if not isinstance(provider, PaymentProvider):
+            raise TypeError(f"cashier_providers.{name}.PROVIDER does not implement PaymentProvider")
+        _modules[name] = provider
+    return _modules[name]

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import pytest
+from aws_lambda_powertools.utilities import parameters
+
+from cashier_local.seed import apply_seed, read_seed
+from tests.support import builders
+from tests.support.aws import LocalAws
+from tests.support.customer_api import CustomerApi
+
+
+@pytest.fixture
+def api(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> CustomerApi:
+    """The default seed in moto, and the customer functions' real handlers."""
+    monkeypatch.setenv("PUBLIC_API_URL", "http://127.0.0.1:3000/v1")
+    seed = read_seed()
+    secrets = apply_seed(
+        seed,
+        dynamodb=aws.dynamodb,
+        secretsmanager=aws.secretsmanager,
+        tables=aws.tables,
+        now=builders.T0,
+    )
+    parameters.clear_caches()
+    return CustomerApi(aws, seed, secrets)
