@@ -1,11 +1,36 @@
-"""Credit worker on the credit queue. Lands with the Payment modules issue; until
-then it reports every record as failed, so nothing is acknowledged unprocessed."""
+"""Credit worker: SQS credit messages -> one credit each, with partial batch failures."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
-def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    failures = [{"itemIdentifier": record["messageId"]} for record in event.get("Records", [])]
-    return {"batchItemFailures": failures}
+from cashier_core.cashier import Cashier
+from cashier_core.credit_queue import read_message
+from cashier_core.crediting import credit, logger
+from cashier_core.models import utc_now
+
+processor = BatchProcessor(event_type=EventType.SQS)
+cashier = Cashier.from_environment()
+
+
+def record_handler(record: SQSRecord) -> str:
+    # A message that cannot be read raises: it fails alone, and after
+    # maxReceiveCount it rests in the DLQ where the alarm shows it.
+    transaction = read_message(record.body)
+    logger.append_keys(transaction_id=transaction.transaction_id)
+    return credit(cashier, transaction, utc_now()).value
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -123,6 +123,14 @@ class AlreadyApplied(CashierError):
         self.current = current
 
 
+class DuplicateDelivery(CashierError):
+    """This provider event was processed before; it changes nothing."""
+
+    code = "duplicate_delivery"
+    http_status = 200
+    default_message = "This provider event was already processed."
+
+
 class InsufficientFunds(CashierError):
     code = "insufficient_funds"
     http_status = 422
@@ -288,3 +296,12 @@ class IdempotencyInProgress(CashierError):
     code = "idempotency_request_in_progress"
     http_status = 409
     default_message = "A request with this Idempotency-Key is still being processed; retry."
+
+
+class CreditEnqueueFailed(CashierError):
+    """The status changed but the credit message could not be sent: the provider
+    must retry (its retry re-enqueues), so this is deliberately a 5xx."""
+
+    code = "credit_enqueue_failed"
+    http_status = 503
+    default_message = "The event was recorded but could not be queued for crediting; retry."

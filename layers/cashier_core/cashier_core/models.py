@@ -330,3 +330,23 @@ def ledger_entry_id(transaction_id: str, kind: LedgerKind) -> str:
     """Chosen before the first attempt and the same on every retry, so the
     ledger's attribute_not_exists condition makes each movement happen once."""
     return f"{transaction_id}#{kind.value}"
+
+
+class WebhookDelivery(DomainModel):
+    """One verified provider event, stored once: the de-duplication record and
+    the evidence of what the provider said (headers minus secrets)."""
+
+    delivery_id: str  # "<provider>#<provider event id>"
+    provider: Identifier
+    provider_event_id: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    transaction_id: str | None = None
+    target: Status | None = None
+    raw_status: str = ""
+    outcome: str = "applied"
+    received_at: datetime
+    body: str
+    headers: dict[str, str]
+
+    @staticmethod
+    def id_for(provider: str, provider_event_id: str) -> str:
+        return f"{provider}#{provider_event_id}"

@@ -187,3 +187,9 @@ class MethodsReply(Reply):
 class HistoryReply(Reply):
     transactions: list[TransactionReply]
     next_cursor: str | None
+
+
+class WebhookReply(Reply):
+    """What the sandbox and Stripe get; Adyen gets its own `[accepted]`."""
+
+    received: bool

@@ -31,6 +31,7 @@ class TableNames:
     provider_configs: str = ""
     sessions: str = ""
     brands: str = ""
+    webhook_deliveries: str = ""
 
     @classmethod
     def from_environment(cls) -> TableNames:
@@ -42,4 +43,5 @@ class TableNames:
             provider_configs=os.environ.get("PROVIDER_CONFIGS_TABLE", ""),
             sessions=os.environ.get("SESSIONS_TABLE", ""),
             brands=os.environ.get("BRANDS_TABLE", ""),
+            webhook_deliveries=os.environ.get("WEBHOOK_DELIVERIES_TABLE", ""),
         )

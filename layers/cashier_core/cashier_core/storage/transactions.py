@@ -22,6 +22,8 @@ from cashier_core.errors import (
     AccountCurrencyMismatch,
     AccountNotFound,
     AlreadyApplied,
+    CashierError,
+    DuplicateDelivery,
     InsufficientFunds,
     InvalidPageSize,
     RetryableConflict,
@@ -35,6 +37,7 @@ from cashier_core.models import (
     StatusChange,
     TradingAccount,
     Transaction,
+    WebhookDelivery,
     utc_now,
 )
 from cashier_core.statuses import (
@@ -58,6 +61,7 @@ from cashier_core.storage.tables import (
     BY_PROVIDER_REFERENCE_INDEX,
     BY_WORK_STATUS_INDEX,
     LEDGER_SORT_PREFIX,
+    TTL_ATTRIBUTE,
     TableNames,
 )
 
@@ -85,6 +89,8 @@ RETRYABLE_CODES: Final = frozenset(
 MUTABLE_FIELDS: Final = frozenset({"provider_reference", "redirect_url", "instructions"})
 
 MAX_PAGE_SIZE: Final = 100
+# Longer than any provider's retry window (Adyen retries for up to 30 days).
+DELIVERY_RETENTION_SECONDS: Final = 35 * 24 * 60 * 60
 # A filtered history query reads at most this many DynamoDB pages per request;
 # past that it returns a short page with a cursor rather than scanning on.
 MAX_QUERY_ROUNDS: Final = 10
@@ -482,7 +488,64 @@ class TransactionStore:
             raise
         return from_item(Transaction, response["Attributes"])
 
-    def credit(self, transaction: Transaction, *, source: str) -> Transaction:
+    def apply_change(
+        self,
+        transaction: Transaction,
+        target: Status,
+        *,
+        reason: str,
+        source: str,
+        only_from: frozenset[Status] | None = None,
+        set_fields: Mapping[str, object] | None = None,
+        delivery: WebhookDelivery | None = None,
+    ) -> Transaction:
+        """A status change pinned to the version the caller read, written in one
+        TransactWriteItems with the provider delivery that caused it (if any).
+
+        The delivery's attribute_not_exists makes a duplicate raise
+        DuplicateDelivery without changing anything; a stale or refused change
+        raises TransitionRefused with the current item, and records nothing.
+        """
+        update = _status_update(
+            target,
+            reason=reason,
+            source=source,
+            at=self._clock(),
+            only_from=only_from,
+            expected_version=transaction.version,
+            set_fields=set_fields,
+        )
+        writes: list[dict[str, Any]] = []
+        if delivery is not None:
+            writes.append(self._delivery_put(delivery))
+        writes.append(self._status_write(transaction, update))
+        try:
+            self._client.transact_write_items(TransactItems=writes)  # type: ignore[arg-type]
+        except ClientError as error:
+            layout = _Layout(status=len(writes) - 1, delivery=0 if delivery else None)
+            _raise_cancellation(error, transaction, target, layout)
+        return _after(transaction, update, set_fields)
+
+    def record_delivery(self, delivery: WebhookDelivery) -> bool:
+        """Store a delivery that changed nothing (refused, unknown transaction).
+        False when it was stored before: a duplicate."""
+        try:
+            self._client.put_item(**self._delivery_put(delivery)["Put"])
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            if _is_retryable(error):
+                raise RetryableConflict() from error
+            raise
+        return True
+
+    def credit(
+        self,
+        transaction: Transaction,
+        *,
+        source: str,
+        delivery: WebhookDelivery | None = None,
+    ) -> Transaction:
         """provider_confirmed -> credited, the balance ADD and the credit entry, at once."""
         return self._move_with_status_change(
             transaction,
@@ -491,10 +554,17 @@ class TransactionStore:
             only_from=frozenset({Status.PROVIDER_CONFIRMED}),
             reason="credited to the trading account",
             source=source,
+            delivery=delivery,
         )
 
     def reverse_credit(
-        self, transaction: Transaction, target: Status, *, reason: str, source: str
+        self,
+        transaction: Transaction,
+        target: Status,
+        *,
+        reason: str,
+        source: str,
+        delivery: WebhookDelivery | None = None,
     ) -> Transaction:
         """credited -> refunded/chargeback with a debit; the balance may go negative."""
         if target not in (Status.REFUNDED, Status.CHARGEBACK):
@@ -506,6 +576,7 @@ class TransactionStore:
             only_from=frozenset({Status.CREDITED}),
             reason=reason,
             source=source,
+            delivery=delivery,
         )
 
     def release_withdrawal_hold(
@@ -542,6 +613,7 @@ class TransactionStore:
         reason: str,
         source: str,
         only_from: frozenset[Status] | None = None,
+        delivery: WebhookDelivery | None = None,
     ) -> Transaction:
         # The version condition makes the returned state exactly what was written.
         update = _status_update(
@@ -552,7 +624,18 @@ class TransactionStore:
             only_from=only_from,
             expected_version=transaction.version,
         )
-        status_write = {
+        self._transact(
+            transaction,
+            kind,
+            self._status_write(transaction, update),
+            target=target,
+            at=update.change.at,
+            extra=[self._delivery_put(delivery)] if delivery else [],
+        )
+        return _after(transaction, update)
+
+    def _status_write(self, transaction: Transaction, update: _StatusUpdate) -> dict[str, Any]:
+        return {
             "Update": {
                 "TableName": self._tables.transactions,
                 "Key": {"transaction_id": _s(transaction.transaction_id)},
@@ -563,15 +646,16 @@ class TransactionStore:
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
-        self._transact(transaction, kind, status_write, target=target, at=update.change.at)
-        return transaction.model_copy(
-            update={
-                "status": target,
-                "updated_at": update.change.at,
-                "history": (*transaction.history, update.change),
-                "version": transaction.version + 1,
+
+    def _delivery_put(self, delivery: WebhookDelivery) -> dict[str, Any]:
+        expires = int(delivery.received_at.timestamp()) + DELIVERY_RETENTION_SECONDS
+        return {
+            "Put": {
+                "TableName": self._tables.webhook_deliveries,
+                "Item": to_item(delivery, **{TTL_ATTRIBUTE: expires}),
+                "ConditionExpression": "attribute_not_exists(delivery_id)",
             }
-        )
+        }
 
     def _transact(
         self,
@@ -581,6 +665,7 @@ class TransactionStore:
         *,
         target: Status,
         at: datetime | None = None,
+        extra: list[dict[str, Any]] | None = None,
     ) -> None:
         moment = at or self._clock()
         rules = _ACCOUNT_RULES[kind]
@@ -621,58 +706,100 @@ class TransactionStore:
                 "ConditionExpression": "attribute_not_exists(sk)",
             }
         }
+        writes = [status_write, account_write, ledger_write, *(extra or [])]
         try:
-            self._client.transact_write_items(
-                TransactItems=[status_write, account_write, ledger_write]  # type: ignore[list-item]
-            )
+            self._client.transact_write_items(TransactItems=writes)  # type: ignore[arg-type]
         except ClientError as error:
-            self._raise_cancellation(error, transaction, target, rules, "Put" in status_write)
-
-    @staticmethod
-    def _raise_cancellation(
-        error: ClientError,
-        transaction: Transaction,
-        target: Status,
-        rules: _AccountRules,
-        status_is_put: bool,
-    ) -> NoReturn:
-        """Turn a cancelled transaction into the domain error that explains it.
-
-        Reasons come in the order of the items: status, account, ledger.
-        """
-        if error.response["Error"]["Code"] != "TransactionCanceledException":
-            if _is_retryable(error):
-                raise RetryableConflict() from error
-            raise error
-        reasons: list[Mapping[str, Any]] = list(error.response.get("CancellationReasons", []))
-        reasons += [{}] * (3 - len(reasons))
-        if any(reason.get("Code") in RETRYABLE_CODES for reason in reasons):
-            raise RetryableConflict() from error
-        status_reason, account_reason, ledger_reason = reasons[:3]
-        if status_reason.get("Code") == "ConditionalCheckFailed":
-            item = status_reason.get("Item")
-            if item is None:
-                raise TransactionNotFound() from error
-            current = from_item(Transaction, item)
-            if status_is_put or current.status is target:
-                raise AlreadyApplied(current=current) from error
-            raise TransitionRefused(current) from error
-        if ledger_reason.get("Code") == "ConditionalCheckFailed":
-            raise AlreadyApplied() from error
-        if account_reason.get("Code") == "ConditionalCheckFailed":
-            item = account_reason.get("Item")
-            if item is None:
-                raise AccountNotFound() from error
-            account = from_item(TradingAccount, item)
-            if account.customer_id != transaction.customer_id:
-                raise AccountNotFound() from error
-            if account.currency != transaction.currency:
-                raise AccountCurrencyMismatch() from error
-            if rules.require_open and account.status is not AccountStatus.OPEN:
-                raise AccountClosed() from error
-            raise InsufficientFunds() from error
-        raise error
+            layout = _Layout(
+                status=0,
+                account=1,
+                ledger=2,
+                delivery=3 if extra else None,
+                status_is_put="Put" in status_write,
+                rules=rules,
+            )
+            _raise_cancellation(error, transaction, target, layout)
 
     def _transaction_item(self, transaction: Transaction) -> Item:
         work_status = int(transaction.status) if transaction.status in WORK_QUEUE_STATUSES else None
         return to_item(transaction, work_status=work_status)
+
+
+def _after(
+    transaction: Transaction, update: _StatusUpdate, set_fields: Mapping[str, object] | None = None
+) -> Transaction:
+    """The transaction as a version-pinned change has just written it."""
+    changes: dict[str, object] = {
+        "status": update.change.status,
+        "updated_at": update.change.at,
+        "history": (*transaction.history, update.change),
+        "version": transaction.version + 1,
+    }
+    changes.update({k: v for k, v in (set_fields or {}).items() if v is not None})
+    return transaction.model_validate({**transaction.model_dump(), **changes})
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Where each write sits in a TransactWriteItems, to read its cancellation reasons."""
+
+    status: int
+    account: int | None = None
+    ledger: int | None = None
+    delivery: int | None = None
+    status_is_put: bool = False
+    rules: _AccountRules | None = None
+
+
+def _raise_cancellation(
+    error: ClientError, transaction: Transaction, target: Status, layout: _Layout
+) -> NoReturn:
+    """Turn a cancelled transaction into the domain error that explains it."""
+    if error.response["Error"]["Code"] != "TransactionCanceledException":
+        if _is_retryable(error):
+            raise RetryableConflict() from error
+        raise error
+    reasons: list[Mapping[str, Any]] = list(error.response.get("CancellationReasons", []))
+
+    def failed(index: int | None) -> Mapping[str, Any] | None:
+        if index is None or index >= len(reasons):
+            return None
+        reason = reasons[index]
+        return reason if reason.get("Code") == "ConditionalCheckFailed" else None
+
+    if any(reason.get("Code") in RETRYABLE_CODES for reason in reasons):
+        raise RetryableConflict() from error
+    if failed(layout.delivery) is not None:
+        raise DuplicateDelivery() from error
+    status_reason = failed(layout.status)
+    if status_reason is not None:
+        item = status_reason.get("Item")
+        if item is None:
+            raise TransactionNotFound() from error
+        current = from_item(Transaction, item)
+        if layout.status_is_put or current.status is target:
+            raise AlreadyApplied(current=current) from error
+        raise TransitionRefused(current) from error
+    if failed(layout.ledger) is not None:
+        raise AlreadyApplied() from error
+    account_reason = failed(layout.account)
+    if account_reason is not None:
+        raise _account_refusal(account_reason, transaction, layout) from error
+    raise error
+
+
+def _account_refusal(
+    reason: Mapping[str, Any], transaction: Transaction, layout: _Layout
+) -> CashierError:
+    """Why the account's condition failed, from the item it returned."""
+    item = reason.get("Item")
+    if item is None:
+        return AccountNotFound()
+    account = from_item(TradingAccount, item)
+    if account.customer_id != transaction.customer_id:
+        return AccountNotFound()
+    if account.currency != transaction.currency:
+        return AccountCurrencyMismatch()
+    if layout.rules and layout.rules.require_open and account.status is not AccountStatus.OPEN:
+        return AccountClosed()
+    return InsufficientFunds()

@@ -1,0 +1,139 @@
+"""The payment janitor: deposits waiting on a provider do not wait forever.
+
+Every run (the template's schedule, JANITOR_INTERVAL_MINUTES apart):
+- created for longer than CREATED_ABANDONED_AFTER: the provider's answer never
+  came back (a crash or a timeout). Where the module can be asked, its answer
+  is applied; otherwise the deposit fails. A late success still lands, in
+  manual_review, by the transition table.
+- pending_payment: the module is asked on a backoff, as Kill Bill's janitor
+  does - when the payment is 5 minutes old, 1 hour, 1 day, then once a day -
+  and its answer applied. Past the module's own payment_expiry a payment the
+  provider cannot confirm is cancelled.
+The steps are derived from the payment's age, so the janitor keeps no state; a
+run that is skipped skips one question, never the expiry.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Final
+
+from aws_lambda_powertools import Logger
+
+from cashier_core.cashier import Cashier
+from cashier_core.credit_queue import CreditQueue
+from cashier_core.errors import TransitionRefused
+from cashier_core.models import Transaction
+from cashier_core.providers import get_provider
+from cashier_core.statuses import Status
+from cashier_core.telemetry import count
+
+logger = Logger()
+
+SOURCE: Final = "janitor"
+BACKOFF_STEPS: Final = (timedelta(minutes=5), timedelta(hours=1), timedelta(days=1))
+CREATED_ABANDONED_AFTER: Final = timedelta(minutes=15)
+
+
+def interval_from_environment() -> timedelta:
+    return timedelta(minutes=float(os.environ.get("JANITOR_INTERVAL_MINUTES", "5")))
+
+
+def is_check_due(age: timedelta, interval: timedelta) -> bool:
+    """Whether a backoff step (5 min, 1 h, 1 day, then daily) fell in the last interval."""
+    for step in BACKOFF_STEPS:
+        if step <= age < step + interval:
+            return True
+    last = BACKOFF_STEPS[-1]
+    return age >= last and (age - last) % timedelta(days=1) < interval
+
+
+@dataclass
+class JanitorReport:
+    asked: int = 0
+    changed: dict[str, int] = field(default_factory=dict)
+
+    def note(self, status: Status) -> None:
+        self.changed[status.api_name] = self.changed.get(status.api_name, 0) + 1
+
+
+def run_janitor(
+    cashier: Cashier, queue: CreditQueue, now: datetime, interval: timedelta
+) -> JanitorReport:
+    report = JanitorReport()
+    for transaction in cashier.transactions.list_in_work_status(
+        Status.CREATED, updated_before=now - CREATED_ABANDONED_AFTER
+    ):
+        answer = _ask(cashier, transaction, report)
+        target = answer or Status.FAILED
+        reason = (
+            f"janitor: provider reports {target.api_name}"
+            if answer
+            else "janitor: the provider's answer never arrived"
+        )
+        _move(cashier, queue, transaction, target, reason, report=report)
+
+    for transaction in cashier.transactions.list_in_work_status(
+        Status.PENDING_PAYMENT, updated_before=now - BACKOFF_STEPS[0]
+    ):
+        provider = get_provider(transaction.provider or "")
+        if provider is None:
+            continue  # module no longer loaded: left for BackOffice, never guessed
+        age = now - transaction.updated_at
+        expired = age >= provider.payment_expiry
+        answer = (
+            _ask(cashier, transaction, report) if expired or is_check_due(age, interval) else None
+        )
+        if answer is not None:
+            reason = f"janitor: provider reports {answer.api_name}"
+            _move(cashier, queue, transaction, answer, reason, report=report)
+        elif expired:
+            reason = f"janitor: no payment within the provider's {provider.payment_expiry}"
+            _move(cashier, queue, transaction, Status.CANCELLED, reason, report=report)
+    logger.info("janitor run", extra={"asked": report.asked, "changed": report.changed})
+    return report
+
+
+def _ask(cashier: Cashier, transaction: Transaction, report: JanitorReport) -> Status | None:
+    provider = get_provider(transaction.provider or "")
+    config = next(
+        (
+            c
+            for c in cashier.provider_configs(transaction.brand_id)
+            if c.method_id == transaction.method_id
+        ),
+        None,
+    )
+    if provider is None or config is None:
+        return None
+    report.asked += 1
+    try:
+        return provider.query_status(transaction, config, cashier.credentials(config))
+    except Exception:
+        logger.exception(
+            "provider status query failed", extra={"transaction_id": transaction.transaction_id}
+        )
+        return None
+
+
+def _move(
+    cashier: Cashier,
+    queue: CreditQueue,
+    transaction: Transaction,
+    target: Status,
+    reason: str,
+    *,
+    report: JanitorReport,
+) -> None:
+    try:
+        changed = cashier.transactions.apply_change(
+            transaction, target, reason=reason, source=SOURCE
+        )
+    except TransitionRefused:
+        return  # a webhook got there first; its status stands
+    report.note(changed.status)
+    count("JanitorMoved", status=changed.status.api_name)
+    if changed.status is Status.PROVIDER_CONFIRMED:
+        queue.enqueue(changed)
