@@ -141,11 +141,15 @@ def body_size(event: Mapping[str, Any]) -> int:
 
 
 def handle(
-    app: APIGatewayRestResolver, event: dict[str, Any], context: LambdaContext
+    app: APIGatewayRestResolver,
+    event: dict[str, Any],
+    context: LambdaContext,
+    *,
+    max_body: int = MAX_BODY_BYTES,
 ) -> dict[str, Any]:
     """Entry point of every API function: size guard, then the resolver."""
-    if body_size(event) > MAX_BODY_BYTES:
-        too_large = BodyTooLarge(f"The body is over {MAX_BODY_BYTES} bytes.")
+    if body_size(event) > max_body:
+        too_large = BodyTooLarge(f"The body is over {max_body} bytes.")
         return {
             "statusCode": too_large.http_status,
             "headers": {"Content-Type": "application/json"},

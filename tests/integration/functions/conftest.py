@@ -7,6 +7,7 @@ from cashier_local.seed import apply_seed, read_seed
 from tests.support import builders
 from tests.support.aws import LocalAws
 from tests.support.customer_api import CustomerApi
+from tests.support.lifecycle import Lifecycle
 
 
 @pytest.fixture
@@ -23,3 +24,8 @@ def api(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> CustomerApi:
     )
     parameters.clear_caches()
     return CustomerApi(aws, seed, secrets)
+
+
+@pytest.fixture
+def lifecycle(api: CustomerApi) -> Lifecycle:
+    return Lifecycle(api)

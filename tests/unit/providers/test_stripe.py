@@ -1,0 +1,196 @@
+"""Stripe: signatures made by the official SDK's own helper, recorded-shape
+payloads, and the real SDK over a recorded transport (never the network)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import stripe
+
+from cashier_core.errors import ProviderRefused, ProviderUnavailable, WebhookRejected
+from cashier_core.models import ProviderConfig
+from cashier_core.providers import Credentials, PaymentRequest
+from cashier_core.statuses import Status
+from cashier_providers.stripe import StripeProvider, to_stripe_amount
+from tests.support import builders
+
+SECRET = "whsec_test_secret"
+NOW = datetime.now(UTC)
+CONFIG = ProviderConfig(
+    brand_id="b", provider="stripe", method_id="card-stripe", display_name="Card",
+    currencies=frozenset({"USD", "JPY", "KWD"}), settings={"api_base": "http://127.0.0.1:9"},
+)  # fmt: skip
+
+
+def event(kind: str, obj: dict[str, Any]) -> bytes:
+    return json.dumps(
+        {"id": "evt_1Q", "object": "event", "type": kind, "api_version": "2024-06-20",
+         "created": int(time.time()), "data": {"object": obj}, "livemode": False}
+    ).encode()  # fmt: skip
+
+
+SESSION = {
+    "id": "cs_test_a1", "object": "checkout.session", "client_reference_id": "txn-1",
+    "metadata": {"transaction_id": "txn-1"}, "payment_intent": "pi_3Q", "payment_status": "paid",
+    "status": "complete", "amount_total": 2500, "currency": "usd",
+}  # fmt: skip
+
+
+def signed(body: bytes, secret: str = SECRET, timestamp: int | None = None) -> dict[str, str]:
+    header = stripe.WebhookSignature.generate_signature_header(body.decode(), secret, timestamp)
+    return {"Stripe-Signature": header}
+
+
+def test_the_sdks_own_signature_verifies() -> None:
+    body = event("checkout.session.completed", SESSION)
+    StripeProvider().verify_webhook(body, signed(body), ["whsec_other", SECRET], NOW)
+
+
+@pytest.mark.parametrize(
+    ("body_change", "secret", "age"),
+    [(b"", "whsec_wrong", 0), (b" ", SECRET, 0), (b"", SECRET, 301)],
+)
+def test_wrong_secret_tampered_or_expired_is_rejected(
+    body_change: bytes, secret: str, age: int
+) -> None:
+    body = event("checkout.session.completed", SESSION)
+    headers = signed(body, secret, int(time.time()) - age)
+    with pytest.raises(WebhookRejected):
+        StripeProvider().verify_webhook(body + body_change, headers, [SECRET], NOW)
+
+
+@pytest.mark.parametrize(
+    ("kind", "obj", "target", "reference", "new_reference"),
+    [
+        ("checkout.session.completed", SESSION, Status.PROVIDER_CONFIRMED, "cs_test_a1", "pi_3Q"),
+        ("checkout.session.async_payment_succeeded", SESSION, Status.PROVIDER_CONFIRMED, "cs_test_a1", "pi_3Q"),
+        ("checkout.session.async_payment_failed", {**SESSION, "payment_status": "unpaid"}, Status.FAILED, "cs_test_a1", None),
+        ("checkout.session.expired", {**SESSION, "status": "expired"}, Status.CANCELLED, "cs_test_a1", None),
+        ("charge.refunded", {"id": "ch_1", "object": "charge", "payment_intent": "pi_3Q", "refunded": True, "amount": 2500, "currency": "usd", "metadata": {}}, Status.REFUNDED, "pi_3Q", None),
+        ("charge.dispute.created", {"id": "dp_1", "object": "dispute", "payment_intent": "pi_3Q", "amount": 2500, "currency": "usd", "metadata": {}}, Status.CHARGEBACK, "pi_3Q", None),
+    ],
+)  # fmt: skip
+def test_mapped_events(
+    kind: str, obj: dict, target: Status, reference: str, new_reference: str | None
+) -> None:
+    [normalized] = StripeProvider().parse_webhook(event(kind, obj))
+    assert normalized.target is target
+    assert normalized.provider_reference == reference
+    assert normalized.new_provider_reference == new_reference
+    assert (normalized.amount, normalized.currency) == (Decimal("25.00"), "USD")
+    assert normalized.provider_event_id == "evt_1Q"
+
+
+@pytest.mark.parametrize(
+    ("kind", "obj"),
+    [
+        ("checkout.session.completed", {**SESSION, "payment_status": "unpaid"}),
+        (
+            "charge.refunded",
+            {"id": "ch_1", "refunded": False, "amount_refunded": 100, "payment_intent": "pi_3Q"},
+        ),
+        ("customer.created", {"id": "cus_1"}),
+    ],
+)
+def test_unpaid_partial_and_unrelated_events_change_nothing(kind: str, obj: dict) -> None:
+    assert StripeProvider().parse_webhook(event(kind, obj)) == []
+
+
+def test_amounts_use_stripes_units() -> None:
+    assert to_stripe_amount(Decimal("25.00"), "USD") == 2500
+    assert to_stripe_amount(Decimal("1500"), "JPY") == 1500
+    assert to_stripe_amount(Decimal("1.230"), "KWD") == 1230
+    with pytest.raises(ProviderRefused):
+        to_stripe_amount(Decimal("1.234"), "KWD")
+
+
+class RecordedStripe(stripe.HTTPClient):
+    """The SDK's own transport interface, answering with recorded responses."""
+
+    name = "recorded"
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__()
+        self.status, self.body = status, body
+        self.requests: list[tuple[str, str, Mapping[str, str], Any]] = []
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        post_data: Any = None,
+        **_: Any,
+    ) -> tuple[str, int, Mapping[str, str]]:
+        self.requests.append((method, url, headers or {}, post_data))
+        return json.dumps(self.body), self.status, {"request-id": "req_1"}
+
+    def close(self) -> None:
+        pass
+
+
+def payment_request(api_key: str | None = "sk_test_x") -> PaymentRequest:
+    transaction = builders.transaction(builders.account(), amount="25.00")
+    return PaymentRequest(
+        transaction, CONFIG, Credentials(api_key=api_key), "https://alpha.example/r", None
+    )
+
+
+def test_create_payment_opens_a_checkout_session_with_our_id() -> None:
+    recorded = RecordedStripe(
+        200,
+        {
+            "id": "cs_test_new",
+            "object": "checkout.session",
+            "url": "https://checkout.stripe.com/c/pay/cs_test_new",
+        },
+    )
+    payment = payment_request()
+    transaction_id = payment.transaction.transaction_id
+    created = StripeProvider(http_client_factory=lambda: recorded).create_payment(payment)
+    assert (created.provider_reference, created.redirect_url) == (
+        "cs_test_new",
+        "https://checkout.stripe.com/c/pay/cs_test_new",
+    )
+    method, url, headers, form = recorded.requests[0]
+    assert (method, url) == ("post", "http://127.0.0.1:9/v1/checkout/sessions")
+    fields = dict(pair.split("=", 1) for pair in form.split("&"))
+    assert fields["client_reference_id"] == transaction_id
+    assert fields["metadata[transaction_id]"] == transaction_id
+    assert fields["mode"] == "payment"
+    assert fields["line_items[0][price_data][unit_amount]"] == "2500"
+    assert headers["Idempotency-Key"] == f"checkout-{transaction_id}"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (400, {"error": {"type": "invalid_request_error", "message": "bad", "code": "parameter_invalid"}}, ProviderRefused),
+        (401, {"error": {"type": "invalid_request_error", "message": "bad key"}}, ProviderUnavailable),
+        (500, {"error": {"type": "api_error", "message": "boom"}}, ProviderUnavailable),
+    ],
+)  # fmt: skip
+def test_stripe_errors_map_to_refused_or_unavailable(
+    status: int, body: dict, error: type[Exception]
+) -> None:
+    provider = StripeProvider(http_client_factory=lambda: RecordedStripe(status, body))
+    with pytest.raises(error):
+        provider.create_payment(payment_request())
+
+
+def test_an_unreachable_stripe_fails_clearly_and_fast() -> None:
+    started = time.monotonic()
+    with pytest.raises(ProviderUnavailable, match="could not be reached"):
+        StripeProvider().create_payment(payment_request())  # api_base is a closed local port
+    assert time.monotonic() - started < 15
+
+
+def test_no_api_key_is_unavailable() -> None:
+    with pytest.raises(ProviderUnavailable):
+        StripeProvider().create_payment(payment_request(api_key=None))
