@@ -8,11 +8,33 @@ from __future__ import annotations
 import re
 import sys
 
+from cashier_core.errors import CashierError
 from cashier_core.statuses import ALLOWED_SOURCES, INITIAL_STATUS, Status, TransactionType
 from cashier_local.template import REPO_ROOT
 
 README = REPO_ROOT / "README.md"
-_BLOCK = re.compile(r"(<!-- transitions:start -->\n).*?(<!-- transitions:end -->)", flags=re.DOTALL)
+_TRANSITIONS = re.compile(
+    r"(<!-- transitions:start -->\n).*?(<!-- transitions:end -->)", flags=re.DOTALL
+)
+_ERRORS = re.compile(r"(<!-- errors:start -->\n).*?(<!-- errors:end -->)", flags=re.DOTALL)
+
+
+def _all_errors() -> list[type[CashierError]]:
+    found: list[type[CashierError]] = []
+    pending: list[type[CashierError]] = [CashierError]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if "code" in vars(cls) and cls is not CashierError:
+            found.append(cls)
+    return found
+
+
+def error_table() -> str:
+    rows = sorted((cls.http_status, cls.code, cls.default_message) for cls in _all_errors())
+    lines = ["| HTTP | code | meaning |", "|---|---|---|"]
+    lines += [f"| {status} | `{code}` | {message} |" for status, code, message in rows]
+    return "\n".join(lines) + "\n"
 
 
 def transition_table() -> str:
@@ -38,7 +60,8 @@ def transition_table() -> str:
 
 
 def render(readme: str) -> str:
-    return _BLOCK.sub(lambda m: m.group(1) + transition_table() + m.group(2), readme)
+    readme = _TRANSITIONS.sub(lambda m: m.group(1) + transition_table() + m.group(2), readme)
+    return _ERRORS.sub(lambda m: m.group(1) + error_table() + m.group(2), readme)
 
 
 def main() -> int:

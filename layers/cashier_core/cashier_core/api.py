@@ -33,6 +33,7 @@ from cashier_core.errors import (
     UnknownField,
 )
 from cashier_core.schemas import ErrorReply
+from cashier_core.telemetry import count
 
 MAX_BODY_BYTES: Final = 16 * 1024
 IDEMPOTENCY_KEY_PATTERN: Final = r"^[A-Za-z0-9_-]{8,128}$"
@@ -85,16 +86,20 @@ def _validation_error(error: RequestValidationError) -> CashierError:
 def create_resolver() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True)
 
+    def refused(error: CashierError) -> Response[str]:
+        # Counted per route and reason: "why are deposits refused?" is a dashboard.
+        route = app.current_event.resource or "unknown"
+        count("RequestRefused", route=route, reason=error.code)
+        logger.info("request refused", extra={"code": error.code, "route": route})
+        return error_response(error)
+
     @app.exception_handler(CashierError)
     def _domain_error(error: CashierError) -> Response[str]:
-        logger.info("request refused", extra={"code": error.code})
-        return error_response(error)
+        return refused(error)
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(error: RequestValidationError) -> Response[str]:
-        mapped = _validation_error(error)
-        logger.info("request refused", extra={"code": mapped.code})
-        return error_response(mapped)
+        return refused(_validation_error(error))
 
     @app.not_found
     def _no_route(_: Exception) -> Response[str]:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from cashier_core.errors import CashierError
+from cashier_core.errors import ConfigurationError
 from cashier_core.models import BrandSettings, ProviderConfig, utc_now
 from cashier_core.providers import Credentials
 from cashier_core.storage.cursor import CursorCodec
@@ -33,12 +33,6 @@ if TYPE_CHECKING:
 
 CONFIG_CACHE_SECONDS: Final = 60
 SECRET_CACHE_SECONDS: Final = 300
-
-
-class ConfigurationError(CashierError):
-    code = "configuration_error"
-    http_status = 500
-    default_message = "The service is misconfigured."
 
 
 class _TtlCache[T]:

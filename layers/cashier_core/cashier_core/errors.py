@@ -195,7 +195,7 @@ class ProviderUnavailable(CashierError):
 
     code = "provider_unavailable"
     http_status = 502
-    default_message = "The payment provider did not answer; nothing was charged by us."
+    default_message = "The payment provider did not answer or failed; the deposit is marked failed."
 
 
 class ProviderRefused(CashierError):
@@ -305,3 +305,11 @@ class CreditEnqueueFailed(CashierError):
     code = "credit_enqueue_failed"
     http_status = 503
     default_message = "The event was recorded but could not be queued for crediting; retry."
+
+
+class ConfigurationError(CashierError):
+    """A deployment mistake (a missing setting or secret), never the caller's."""
+
+    code = "configuration_error"
+    http_status = 500
+    default_message = "The service is misconfigured."
