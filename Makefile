@@ -14,7 +14,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= eu-west-1
 
-.PHONY: help venv lint format typecheck test unit integration e2e build check-build run
+.PHONY: help venv lint format typecheck test unit integration e2e build check-build run invoke
 
 help:
 	@echo "make run    - run the cashier locally (local stack)"
@@ -65,6 +65,9 @@ integration: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration
 
 run: $(STAMP)
-	@echo "The local stack (make run) is not built yet: it is the 'Local stack' issue."
-	@echo "Until it lands, use 'make test', or 'sam local invoke' where Docker exists."
-	@exit 1
+	$(BIN)/python -m cashier_local.stack
+
+# Like `sam local invoke`, without Docker: make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json
+invoke: $(STAMP)
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json"; exit 2; }
+	$(BIN)/python -m cashier_local.invoke "$(FUNCTION)" "$(EVENT)"

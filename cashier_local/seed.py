@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cashier_core.models import (
     SESSION_CUSTOMER,
@@ -35,6 +35,7 @@ from cashier_core.storage.records import (
 from cashier_core.storage.tables import TableNames
 
 DEFAULT_SEED: Final = Path(__file__).parent / "seeds" / "default.json"
+SCHEMA_PATH: Final = Path(__file__).parent / "seed.schema.json"
 GENERATE: Final = "generate"
 
 
@@ -61,8 +62,39 @@ class Seed(BaseModel):
     sessions: list[SeedSession] = Field(default_factory=list)
 
 
+class SeedError(ValueError):
+    """A seed file that cannot be loaded; the message names the bad field."""
+
+
+def seed_json_schema() -> dict[str, Any]:
+    """The seed's JSON Schema, generated from the domain models (seed.schema.json)."""
+    schema = Seed.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Cashier local seed"
+    return schema
+
+
 def read_seed(path: Path = DEFAULT_SEED) -> Seed:
-    return Seed.model_validate(json.loads(path.read_text()))
+    """Validate against the committed JSON Schema (Powertools Validation), then
+    against the models for what a schema cannot say (cross-field rules)."""
+    from aws_lambda_powertools.utilities.validation import SchemaValidationError, validate
+
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise SeedError(f"{path}: cannot read the seed: {error}") from None
+    try:
+        validate(event=document, schema=json.loads(SCHEMA_PATH.read_text()))
+    except SchemaValidationError as error:
+        raise SeedError(f"{path}: {error.name}: {error.validation_message}") from None
+    try:
+        return Seed.model_validate(document)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = "data" + "".join(
+            f"[{part}]" if isinstance(part, int) else f".{part}" for part in problem["loc"]
+        )
+        raise SeedError(f"{path}: {where}: {problem['msg']}") from None
 
 
 def _generated(value: Any) -> Any:
@@ -108,3 +140,14 @@ def apply_seed(
             )
         )
     return loaded
+
+
+def main() -> int:
+    """Rewrite seed.schema.json from the models."""
+    SCHEMA_PATH.write_text(json.dumps(seed_json_schema(), indent=2, sort_keys=True) + "\n")
+    print(f"wrote {SCHEMA_PATH.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -196,3 +196,44 @@ def placeholder_environment(logical_id: str) -> dict[str, str]:
 class _AnyAttribute(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return f"local-{key}"
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    status: int | None  # None keeps the status of the error it replaces
+    body: str
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """What API Gateway does before a handler runs, as template.yaml declares it."""
+
+    stage: str
+    authorizer_function: str
+    identity_header: str
+    cache_seconds: int
+    validation_expression: str | None
+    gateway_responses: Mapping[str, GatewayResponse]
+
+
+def api_settings(refs: Mapping[str, str], api_id: str = "CashierApi") -> ApiSettings:
+    properties = load_template()["Resources"][api_id]["Properties"]
+    auth = properties["Auth"]
+    authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
+    function_id = authorizer["FunctionArn"]["Fn::GetAtt"][0]
+    identity = authorizer["Identity"]
+    responses = {
+        kind: GatewayResponse(
+            status=int(spec["StatusCode"]) if "StatusCode" in spec else None,
+            body=spec["ResponseTemplates"]["application/json"],
+        )
+        for kind, spec in properties.get("GatewayResponses", {}).items()
+    }
+    return ApiSettings(
+        stage=str(resolve(properties["StageName"], refs, {})),
+        authorizer_function=function_id,
+        identity_header=identity["Header"],
+        cache_seconds=int(resolve(identity.get("ReauthorizeEvery", 300), refs, {})),
+        validation_expression=identity.get("ValidationExpression"),
+        gateway_responses=responses,
+    )

@@ -29,6 +29,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from cashier_core.errors import (
+    CashierError,
     ProviderRefused,
     ProviderUnavailable,
     WebhookMalformed,
@@ -218,7 +219,7 @@ def _amount(value: Any, currency: Any) -> Decimal | None:
         return None
     try:
         return from_minor_units(value, currency)
-    except Exception:
+    except CashierError:  # an unknown currency: reported as a mismatch by the webhook
         return None
 
 

@@ -50,6 +50,14 @@ def reference_for(transaction_id: str) -> str:
     return "sbx_" + hashlib.sha256(transaction_id.encode()).hexdigest()[:24]
 
 
+def _page_beside(webhook_url: str | None) -> str:
+    """The hosted page is served by whoever serves our webhook (the local stack)."""
+    suffix = "/cashier/webhook/sandbox"
+    if webhook_url and webhook_url.endswith(suffix):
+        return webhook_url.removesuffix(suffix) + "/_sandbox/pay"
+    return DEFAULT_HOSTED_PAGE
+
+
 @dataclass(frozen=True)
 class SandboxProvider:
     name: str = "sandbox"
@@ -64,7 +72,7 @@ class SandboxProvider:
         if minor % 1000 == 403:
             raise ProviderRefused("The sandbox refused the payment (magic amount ...403).")
         reference = reference_for(transaction.transaction_id)
-        page = request.config.settings.get("hosted_page_url", DEFAULT_HOSTED_PAGE)
+        page = request.config.settings.get("hosted_page_url") or _page_beside(request.webhook_url)
         query = {"transaction_id": transaction.transaction_id}
         if request.return_url:
             query["return_url"] = request.return_url

@@ -33,7 +33,7 @@ def transaction(
     of: TradingAccount,
     *,
     status: Status = Status.CREATED,
-    type: TransactionType = TransactionType.DEPOSIT,
+    type: TransactionType = TransactionType.DEPOSIT,  # noqa: A002 - the model's field name
     amount: str = "25.00",
     at: datetime = T0,
     **overrides: Any,

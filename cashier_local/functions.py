@@ -1,0 +1,68 @@
+"""The template's functions as a local runtime: pools of Lambda-like containers.
+
+A container is one fresh module namespace of a function's app.py serving one
+invocation at a time, as in Lambda (Powertools' resolver keeps the current
+event on the module's `app`, so two concurrent requests must never share one).
+Up to `max_containers` per function run at once, so concurrent requests
+really interleave against the local AWS.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import ModuleType
+from typing import Any
+
+from cashier_local import template
+from cashier_local.lambdas import invoke, load_function
+
+# boto3's default session is not thread-safe while clients are created.
+_cold_start = threading.Lock()
+
+
+class FunctionPool:
+    def __init__(self, function_id: str, max_containers: int = 4) -> None:
+        self.function_id = function_id
+        self._max = max_containers
+        self._idle: list[ModuleType] = []
+        self._count = 0
+        self._available = threading.Condition()
+
+    def _acquire(self) -> ModuleType:
+        with self._available:
+            while not self._idle and self._count >= self._max:
+                self._available.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._count += 1
+        try:
+            with _cold_start:
+                return load_function(self.function_id)
+        except BaseException:
+            with self._available:
+                self._count -= 1
+                self._available.notify()
+            raise
+
+    def _release(self, module: ModuleType) -> None:
+        with self._available:
+            self._idle.append(module)
+            self._available.notify()
+
+    def invoke(self, event: Any) -> Any:
+        module = self._acquire()
+        try:
+            return invoke(module, event, self.function_id)
+        finally:
+            self._release(module)
+
+
+class LocalFunctions:
+    def __init__(self, max_containers: int = 4) -> None:
+        self.pools = {
+            function_id: FunctionPool(function_id, max_containers)
+            for function_id in template.functions()
+        }
+
+    def invoke(self, function_id: str, event: Any) -> Any:
+        return self.pools[function_id].invoke(event)

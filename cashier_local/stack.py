@@ -1,0 +1,287 @@
+"""`make run`: the whole cashier on one machine, with no AWS account and no Docker.
+
+1. starts moto's server on 127.0.0.1 (serialized) and points every AWS client at it;
+2. creates every table, queue and secret from template.yaml's own definitions;
+3. loads the seed (CASHIER_SEED, default cashier_local/seeds/default.json);
+4. serves the API on http://127.0.0.1:3000 (CASHIER_PORT) through the template's
+   routes and authorizer, runs the credit queue's poller and the schedules
+   (CASHIER_SCHEDULE_SECONDS shortens them), and serves the sandbox's page;
+5. stays in the foreground until Ctrl-C, then stops everything it started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import parse_qsl, urlsplit
+
+REPO_ROOT: Final = Path(__file__).resolve().parent.parent
+STATE_FILE: Final = REPO_ROOT / "local-state" / "stack.json"
+REGION: Final = "eu-west-1"
+
+
+def local_environment(aws_endpoint: str) -> None:
+    """Fake credentials and the local endpoint, whatever the shell had: the local
+    stack can never reach a real AWS account."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        os.environ.pop(name, None)
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ENDPOINT_URL": aws_endpoint,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
+
+
+@dataclass
+class Stack:
+    api_url: str
+    aws_endpoint: str
+    resources: Any
+    secrets: dict[str, dict[str, Any]]
+    sessions: list[dict[str, str]]
+
+    def resource_map(self) -> dict[str, Any]:
+        return {
+            "api_url": self.api_url,
+            "aws_endpoint": self.aws_endpoint,
+            "region": REGION,
+            "tables": {k: v for k, v in self.resources.refs.items() if k.endswith("Table")},
+            "queues": {k: v for k, v in self.resources.refs.items() if k.endswith("Queue")},
+            "secrets": sorted([*self.secrets, self.resources.refs["CursorSigningKeySecret"]]),
+            # Local only: the sandbox secrets, so a webhook can be signed by hand.
+            "provider_secrets": self.secrets,
+            "sessions": self.sessions,
+            # Each function's environment, so `make invoke` runs it the same way.
+            "environment": {
+                function_id: {
+                    **self.resources.environment(function_id),
+                    "PUBLIC_API_URL": self.api_url,
+                }
+                for function_id in _function_ids()
+            },
+        }
+
+
+def _function_ids() -> list[str]:
+    from cashier_local import template
+
+    return sorted(template.functions())
+
+
+def _make_handler(router: Any) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _dispatch(self) -> None:
+            started = time.perf_counter()
+            url = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            reply = router(
+                self.command,
+                url.path,
+                parse_qsl(url.query, keep_blank_values=True),
+                list(self.headers.items()),
+                body,
+            )
+            self.send_response(reply.status)
+            for name, value in reply.headers:
+                if name.lower() not in ("content-length", "connection"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(reply.body)
+            if os.environ.get("CASHIER_ACCESS_LOG", "1") == "1":
+                took = (time.perf_counter() - started) * 1000
+                print(f"{self.command} {url.path} {reply.status} {took:.0f}ms", flush=True)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            return None
+
+    return Handler
+
+
+def start(port: int, seed_path: Path | None = None) -> tuple[Stack, list[Any]]:
+    """Start everything; returns the stack and what must be stopped, in order."""
+    from cashier_local.moto_server import LocalAwsServer
+
+    aws = LocalAwsServer()
+    endpoint = aws.start()
+    local_environment(endpoint)
+
+    import boto3
+
+    from cashier_core.models import utc_now
+    from cashier_core.storage.tables import TableNames
+    from cashier_core.storage.transactions import TransactionStore
+    from cashier_local import template
+    from cashier_local.functions import LocalFunctions
+    from cashier_local.gateway import Gateway, Reply
+    from cashier_local.resources import provision
+    from cashier_local.runners import QueuePoller, Scheduler
+    from cashier_local.sandbox_page import PREFIX as SANDBOX_PREFIX
+    from cashier_local.sandbox_page import SandboxPage
+    from cashier_local.seed import DEFAULT_SEED, apply_seed, read_seed
+
+    seed = read_seed(seed_path or DEFAULT_SEED)  # a bad seed stops here, naming the field
+    session = boto3.session.Session(region_name=REGION)
+    dynamodb = session.client("dynamodb")
+    sqs = session.client("sqs")
+    secretsmanager = session.client("secretsmanager")
+    resources = provision(dynamodb=dynamodb, sqs=sqs, secretsmanager=secretsmanager)
+    api_url = f"http://127.0.0.1:{port}"
+    for function_id in template.functions():
+        os.environ.update(resources.environment(function_id))
+    os.environ["PUBLIC_API_URL"] = api_url
+    tables = TableNames.from_environment()
+    secrets = apply_seed(
+        seed, dynamodb=dynamodb, secretsmanager=secretsmanager, tables=tables, now=utc_now()
+    )
+    sessions = [
+        {"name": s.name, "token": s.token, "customer_id": s.customer_id, "type": s.type}
+        for s in seed.sessions
+    ]
+    stack = Stack(api_url, endpoint, resources, secrets, sessions)
+
+    functions = LocalFunctions()
+    gateway = Gateway(functions, template.api_settings(resources.refs))
+    configs = {(c.brand_id, c.provider): c for c in seed.provider_configs}
+
+    def sandbox_secret(transaction: Any) -> str:
+        config = configs[(transaction.brand_id, "sandbox")]
+        return str(secrets[config.secret_ref or ""]["webhook_secrets"][0])
+
+    page = SandboxPage(TransactionStore(dynamodb, tables), sandbox_secret, api_url)
+
+    def router(method: str, path: str, query: Any, headers: Any, body: bytes) -> Any:
+        if path == "/_local/resources" and method == "GET":
+            return Reply.json(200, stack.resource_map())
+        if path.startswith(SANDBOX_PREFIX + "/"):
+            return page.handle(method, path, query, body)
+        return gateway.handle(method, path, query, headers, body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(router))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="gateway", daemon=True).start()
+
+    runners: list[Any] = []
+    for spec in template.functions().values():
+        for queue_event in spec.queue_events:
+            runners.append(
+                QueuePoller(
+                    functions,
+                    spec.logical_id,
+                    dict(queue_event),
+                    sqs=sqs,
+                    refs=resources.refs,
+                    attributes=resources.attributes,
+                )
+            )
+    override = os.environ.get("CASHIER_SCHEDULE_SECONDS")
+    runners.append(Scheduler(functions, resources.refs, float(override) if override else None))
+    for runner in runners:
+        runner.start()
+
+    def stop_server() -> None:
+        server.shutdown()
+        server.server_close()
+
+    return stack, [*(r.stop for r in runners), stop_server, aws.stop]
+
+
+def _wait_until_ready(stack: Stack) -> None:
+    """Ready means a real request succeeds: the first live customer session asks
+    for its own history through the gateway, the authorizer and the function."""
+    live = next(
+        (
+            s
+            for s in stack.sessions
+            if s["type"] == "SESSION_CUSTOMER" and "expired" not in s["name"]
+        ),
+        None,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            request = urllib.request.Request(f"{stack.api_url}/cashier/transactions?limit=1")  # noqa: S310
+            if live:
+                request.add_header("Authorization", f"Bearer {live['token']}")
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _banner(stack: Stack) -> str:
+    lines = [
+        "",
+        "Cashier local stack",
+        f"  API            {stack.api_url}   (routes as template.yaml, no stage prefix)",
+        f"  local AWS      {stack.aws_endpoint}   (moto: aws --endpoint-url <it> ...)",
+        f"  resources      {stack.api_url}/_local/resources",
+        "  tables",
+        *(f"    {k:<24} {v}" for k, v in stack.resource_map()["tables"].items()),
+        "  queues",
+        *(f"    {k:<24} {v}" for k, v in stack.resource_map()["queues"].items()),
+        "  demo sessions (Authorization: Bearer <token>)",
+        *(f"    {s['name']:<34} {s['token']}" for s in stack.sessions),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    port = int(os.environ.get("CASHIER_PORT", "3000"))
+    seed = Path(os.environ["CASHIER_SEED"]) if os.environ.get("CASHIER_SEED") else None
+    from cashier_local.seed import SeedError
+
+    try:
+        stack, stoppers = start(port, seed)
+    except SeedError as error:
+        print(f"bad seed: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"cannot start the local stack on port {port}: {error}", file=sys.stderr)
+        return 1
+    _wait_until_ready(stack)
+    STATE_FILE.parent.mkdir(exist_ok=True)
+    STATE_FILE.write_text(json.dumps({"pid": os.getpid(), **stack.resource_map()}, indent=2))
+    print(_banner(stack))
+    print(f"Cashier API ready on {stack.api_url}", flush=True)
+
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        while not stopped.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    print("stopping the local stack", flush=True)
+    for stop in stoppers:
+        stop()
+    STATE_FILE.unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
