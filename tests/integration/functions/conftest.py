@@ -13,7 +13,7 @@ from tests.support.lifecycle import Lifecycle
 @pytest.fixture
 def api(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> CustomerApi:
     """The default seed in moto, and the customer functions' real handlers."""
-    monkeypatch.setenv("PUBLIC_API_URL", "http://127.0.0.1:3000/v1")
+    monkeypatch.setenv("PUBLIC_API_URL", "http://127.0.0.1:3000")
     seed = read_seed()
     secrets = apply_seed(
         seed,
