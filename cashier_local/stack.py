@@ -270,11 +270,11 @@ def main() -> int:
     print(f"Cashier API ready on {stack.api_url}", flush=True)
 
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        while not stopped.wait(0.5):
-            pass
-    except KeyboardInterrupt:
+    # SIGINT explicitly too: a shell that starts us in the background ignores
+    # it, and Python then installs no KeyboardInterrupt.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    while not stopped.wait(0.5):
         pass
     print("stopping the local stack", flush=True)
     for stop in stoppers:
