@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Final, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -289,6 +289,21 @@ class LedgerKind(StrEnum):
     def sign(self) -> int:
         return -1 if self in (LedgerKind.WITHDRAWAL_HOLD, LedgerKind.REVERSAL) else 1
 
+    @property
+    def enters(self) -> frozenset[Status]:
+        """The statuses a movement of this kind moves its transaction into."""
+        return _ENTERED_BY_KIND[self]
+
+
+_ENTERED_BY_KIND: Final[dict[LedgerKind, frozenset[Status]]] = {
+    LedgerKind.OPENING_BALANCE: frozenset(),
+    LedgerKind.CREDIT: frozenset({Status.CREDITED}),
+    # A hold is written with the withdrawal itself: there is never a second.
+    LedgerKind.WITHDRAWAL_HOLD: frozenset(),
+    LedgerKind.HOLD_RELEASE: frozenset({Status.CANCELLED, Status.FAILED}),
+    LedgerKind.REVERSAL: frozenset({Status.REFUNDED, Status.CHARGEBACK}),
+}
+
 
 class LedgerEntry(DomainModel):
     """An immutable balance movement. The balance is the sum of these."""
@@ -303,8 +318,14 @@ class LedgerEntry(DomainModel):
 
     @classmethod
     def for_transaction(cls, transaction: Transaction, kind: LedgerKind, at: datetime) -> Self:
+        """The entry of the movement about to be applied to `transaction` as read.
+
+        A deposit may be credited again after a reversed chargeback, so the id
+        counts the movements of this kind its history already shows: the same
+        on every retry of one movement, different for the next movement."""
+        earlier = sum(1 for change in transaction.history if change.status in kind.enters)
         return cls(
-            entry_id=ledger_entry_id(transaction.transaction_id, kind),
+            entry_id=ledger_entry_id(transaction.transaction_id, kind, earlier + 1),
             account_id=transaction.account_id,
             transaction_id=transaction.transaction_id,
             kind=kind,
@@ -326,10 +347,12 @@ class LedgerEntry(DomainModel):
         )
 
 
-def ledger_entry_id(transaction_id: str, kind: LedgerKind) -> str:
+def ledger_entry_id(transaction_id: str, kind: LedgerKind, occurrence: int = 1) -> str:
     """Chosen before the first attempt and the same on every retry, so the
-    ledger's attribute_not_exists condition makes each movement happen once."""
-    return f"{transaction_id}#{kind.value}"
+    ledger's attribute_not_exists condition makes each movement happen once.
+    The first movement of a kind keeps the short form."""
+    suffix = f"#{occurrence}" if occurrence > 1 else ""
+    return f"{transaction_id}#{kind.value}{suffix}"
 
 
 class WebhookDelivery(DomainModel):

@@ -256,3 +256,34 @@ def test_contention_inside_a_transaction_is_retryable(aws: LocalAws, reason: str
     with stubber, pytest.raises(RetryableConflict):
         store.credit(confirmed, source=SOURCE)
     assert store.credit(confirmed, source=SOURCE).status is Status.CREDITED
+
+
+def test_a_deposit_credited_again_after_a_reversed_chargeback_gets_a_second_entry(
+    aws: LocalAws,
+) -> None:
+    # credited -> chargeback (reversal) -> manual_review (chargeback reversed)
+    # -> provider_confirmed (BackOffice) -> credited: two credits, one reversal,
+    # each with its own ledger entry, none refused as a duplicate of the other.
+    account = open_account(aws, "0.00")
+    store = aws.transactions()
+    confirmed = store.create(builders.transaction(account, status=Status.PROVIDER_CONFIRMED))
+    credited = store.credit(confirmed, source=SOURCE)
+    reversed_ = store.reverse_credit(
+        credited, Status.CHARGEBACK, reason="chargeback", source="provider:adyen"
+    )
+    review = store.apply_change(
+        reversed_, Status.MANUAL_REVIEW, reason="chargeback reversed", source="provider:adyen"
+    )
+    reconfirmed = store.apply_change(
+        review, Status.PROVIDER_CONFIRMED, reason="credit again", source="backoffice:test"
+    )
+    again = store.credit(reconfirmed, source=SOURCE)
+
+    assert again.status is Status.CREDITED
+    assert balance(aws, account) == Decimal("25.00")
+    entries = sorted(e.entry_id for e in aws.accounts().ledger(account.account_id))
+    tid = confirmed.transaction_id
+    assert entries == sorted([f"{tid}#credit", f"{tid}#reversal", f"{tid}#credit#2"])
+    with pytest.raises(AlreadyApplied):
+        store.credit(reconfirmed, source=SOURCE)
+    assert balance(aws, account) == Decimal("25.00")
