@@ -26,6 +26,7 @@ def api_event(
     path_parameters: Mapping[str, str] | None = None,
     body: bytes | None = None,
     authorizer: Mapping[str, Any] | None = None,
+    identity: Mapping[str, Any] | None = None,
     source_ip: str = "127.0.0.1",
 ) -> dict[str, Any]:
     """A proxy event. Repeated headers and query keys keep every value in the
@@ -65,7 +66,11 @@ def api_event(
         "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
         "requestTimeEpoch": int(now * 1000),
         "domainName": "127.0.0.1",
-        "identity": {"sourceIp": source_ip, "userAgent": single_headers.get("User-Agent", "")},
+        "identity": {
+            "sourceIp": source_ip,
+            "userAgent": single_headers.get("User-Agent", ""),
+            **(identity or {}),
+        },
     }
     if authorizer is not None:
         request_context["authorizer"] = dict(authorizer)
@@ -92,4 +97,15 @@ def authorizer_context(customer_id: str, brand_id: str) -> dict[str, Any]:
         "customer_id": customer_id,
         "brand_id": brand_id,
         "integrationLatency": 3,
+    }
+
+
+def operator_identity(principal: str) -> dict[str, Any]:
+    """requestContext.identity of a request API Gateway verified by SigV4 (AWS_IAM)."""
+    return {
+        "userArn": principal,
+        "caller": principal.rsplit("/", 1)[-1],
+        "user": principal.rsplit("/", 1)[-1],
+        "accountId": principal.split(":")[4],
+        "accessKey": "ASIALOCALDEVELOPMENT",
     }

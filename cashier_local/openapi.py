@@ -1,15 +1,18 @@
-"""The OpenAPI 3.1 document of the public API, from the handlers' own routes.
+"""The OpenAPI 3.1 documents of the two APIs, from the handlers' own routes.
 
 Each API function's resolver describes its own route; Powertools' OpenAPIMerge
-joins them. Which routes need a session comes from template.yaml's Auth.
-`python -m cashier_local.openapi` rewrites docs/openapi.json; a test fails when
-the committed file is stale or disagrees with the template's routes.
+joins those of one API. How each route authenticates comes from template.yaml.
+`python -m cashier_local.openapi` rewrites docs/openapi.json (the public
+Cashier API) and docs/backoffice-openapi.json (the internal BackOffice API); a
+test fails when a committed file is stale or disagrees with the template.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
@@ -17,54 +20,97 @@ from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from cashier_local import template
 from cashier_local.lambdas import environment, load_function
 
-OPENAPI_PATH = template.REPO_ROOT / "docs" / "openapi.json"
+DOCS = template.REPO_ROOT / "docs"
 SESSION_SCHEME = "customerSession"
+SIGV4_SCHEME = "sigv4"
 
 
-def generate() -> dict[str, Any]:
-    merge = OpenAPIMerge(
+@dataclass(frozen=True)
+class ApiDocument:
+    api_id: str
+    path: Path
+    title: str
+    description: str
+    scheme: str
+    security_scheme: dict[str, Any]
+
+
+DOCUMENTS = (
+    ApiDocument(
+        api_id="CashierApi",
+        path=DOCS / "openapi.json",
         title="Cashier API",
-        version="1.0.0",
         description=(
             "Deposits and withdrawals for the brokerage's trading accounts. Amounts are "
             "decimal strings; statuses are fixed numbers (0 created ... 9 manual_review). "
             'Every error is {"error": {"code", "message"}}.'
         ),
+        scheme=SESSION_SCHEME,
+        security_scheme={
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A SESSION_CUSTOMER session token, checked by the Lambda authorizer.",
+        },
+    ),
+    ApiDocument(
+        api_id="BackOfficeApi",
+        path=DOCS / "backoffice-openapi.json",
+        title="Cashier BackOffice API (internal)",
+        description=(
+            "Operators finish withdrawals, resolve reviewed deposits, retry failed credits, "
+            "confirm bank wires and reconcile accounts. Every action is a guarded status "
+            "change with an append-only audit record, and is idempotent."
+        ),
+        scheme=SIGV4_SCHEME,
+        security_scheme={
+            "type": "apiKey",
+            "name": "Authorization",
+            "in": "header",
+            "description": "AWS Signature Version 4 by the BackOffice role (API Gateway AWS_IAM).",
+        },
+    ),
+)
+PUBLIC = DOCUMENTS[0]
+
+
+def generate(document: ApiDocument = PUBLIC) -> dict[str, Any]:
+    merge = OpenAPIMerge(
+        title=document.title,
+        version="1.0.0",
+        description=document.description,
         on_conflict="error",
     )
-    authorized: dict[tuple[str, str], bool] = {}
+    authenticated: dict[tuple[str, str], bool] = {}
     for spec in template.functions().values():
-        if not spec.routes:
+        routes = [route for route in spec.routes if route.api_id == document.api_id]
+        if not routes:
             continue
         placeholder = {"AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1"}
         with environment({**placeholder, **template.placeholder_environment(spec.logical_id)}):
             module = load_function(spec.logical_id)
         merge.add_schema(json.loads(module.app.get_openapi_json_schema()))
-        for route in spec.routes:
-            authorized[(route.method.lower(), route.path)] = route.authorized
-    document = merge.get_openapi_schema()
-    document.setdefault("components", {})["securitySchemes"] = {
-        SESSION_SCHEME: {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "A SESSION_CUSTOMER session token, checked by the Lambda authorizer.",
-        }
+        for route in routes:
+            authenticated[(route.method.lower(), route.path)] = route.authorized
+    generated = merge.get_openapi_schema()
+    generated.setdefault("components", {})["securitySchemes"] = {
+        document.scheme: document.security_scheme
     }
-    for path, operations in document["paths"].items():
+    for path, operations in generated["paths"].items():
         for method, operation in operations.items():
-            if authorized.get((method, path), False):
-                operation["security"] = [{SESSION_SCHEME: []}]
-    return document
+            if authenticated.get((method, path), False):
+                operation["security"] = [{document.scheme: []}]
+    return generated
 
 
-def render() -> str:
-    return json.dumps(generate(), indent=2, sort_keys=True) + "\n"
+def render(document: ApiDocument = PUBLIC) -> str:
+    return json.dumps(generate(document), indent=2, sort_keys=True) + "\n"
 
 
 def main() -> int:
-    OPENAPI_PATH.parent.mkdir(exist_ok=True)
-    OPENAPI_PATH.write_text(render())
-    print(f"wrote {OPENAPI_PATH.relative_to(template.REPO_ROOT)}")
+    DOCS.mkdir(exist_ok=True)
+    for document in DOCUMENTS:
+        document.path.write_text(render(document))
+        print(f"wrote {document.path.relative_to(template.REPO_ROOT)}")
     return 0
 
 

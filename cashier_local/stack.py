@@ -97,6 +97,7 @@ def _make_handler(router: Any) -> type[BaseHTTPRequestHandler]:
                 parse_qsl(url.query, keep_blank_values=True),
                 list(self.headers.items()),
                 body,
+                client_ip=self.client_address[0],
             )
             self.send_response(reply.status)
             for name, value in reply.headers:
@@ -161,7 +162,10 @@ def start(port: int, seed_path: Path | None = None) -> tuple[Stack, list[Any]]:
     stack = Stack(api_url, endpoint, resources, secrets, sessions)
 
     functions = LocalFunctions()
-    gateway = Gateway(functions, template.api_settings(resources.refs))
+    gateway = Gateway(
+        functions,
+        {api_id: template.api_settings(resources.refs, api_id) for api_id in template.api_ids()},
+    )
     configs = {(c.brand_id, c.provider): c for c in seed.provider_configs}
 
     def sandbox_secret(transaction: Any) -> str:
@@ -170,12 +174,14 @@ def start(port: int, seed_path: Path | None = None) -> tuple[Stack, list[Any]]:
 
     page = SandboxPage(TransactionStore(dynamodb, tables), sandbox_secret, api_url)
 
-    def router(method: str, path: str, query: Any, headers: Any, body: bytes) -> Any:
+    def router(
+        method: str, path: str, query: Any, headers: Any, body: bytes, *, client_ip: str
+    ) -> Any:
         if path == "/_local/resources" and method == "GET":
             return Reply.json(200, stack.resource_map())
         if path.startswith(SANDBOX_PREFIX + "/"):
             return page.handle(method, path, query, body)
-        return gateway.handle(method, path, query, headers, body)
+        return gateway.handle(method, path, query, headers, body, client_ip=client_ip)
 
     server = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(router))
     server.daemon_threads = True

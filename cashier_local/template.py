@@ -25,12 +25,23 @@ SECRET_TYPE = "AWS::SecretsManager::Secret"  # noqa: S105 - a resource type, not
 FUNCTION_TYPE = "AWS::Serverless::Function"
 
 
+SESSION_AUTH = "session"  # the API's Lambda authorizer (a customer session)
+IAM_AUTH = "iam"  # AWS_IAM: SigV4-signed by an IAM principal
+NO_AUTH = "none"
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
     path: str
     function_id: str
-    authorized: bool
+    api_id: str
+    auth: str  # SESSION_AUTH, IAM_AUTH or NO_AUTH
+
+    @property
+    def authorized(self) -> bool:
+        """Whether API Gateway authenticates the caller before the function runs."""
+        return self.auth != NO_AUTH
 
 
 @dataclass(frozen=True)
@@ -113,13 +124,14 @@ def functions() -> dict[str, FunctionSpec]:
         for event in properties.get("Events", {}).values():
             event_properties = event.get("Properties", {})
             if event["Type"] == "Api":
-                authorizer = event_properties.get("Auth", {}).get("Authorizer")
+                api_id = event_properties.get("RestApiId", {}).get("Ref", "")
                 routes.append(
                     Route(
                         method=event_properties["Method"].upper(),
                         path=event_properties["Path"],
                         function_id=logical_id,
-                        authorized=authorizer != "NONE",
+                        api_id=api_id,
+                        auth=_route_auth(api_id, event_properties),
                     )
                 )
             elif event["Type"] == "SQS":
@@ -140,6 +152,19 @@ def functions() -> dict[str, FunctionSpec]:
             layers=tuple(layer["Ref"] for layer in layers),
         )
     return specs
+
+
+def _route_auth(api_id: str, event_properties: Mapping[str, Any]) -> str:
+    authorizer = event_properties.get("Auth", {}).get("Authorizer")
+    if authorizer is None:
+        authorizer = load_template()["Resources"][api_id]["Properties"]["Auth"]["DefaultAuthorizer"]
+    if authorizer == "NONE":
+        return NO_AUTH
+    return IAM_AUTH if authorizer == "AWS_IAM" else SESSION_AUTH
+
+
+def api_ids() -> list[str]:
+    return sorted(resources("AWS::Serverless::Api"))
 
 
 def routes() -> list[Route]:
@@ -209,19 +234,17 @@ class ApiSettings:
     """What API Gateway does before a handler runs, as template.yaml declares it."""
 
     stage: str
-    authorizer_function: str
-    identity_header: str
-    cache_seconds: int
-    validation_expression: str | None
     gateway_responses: Mapping[str, GatewayResponse]
+    # The Lambda authorizer, where the API's default authorizer is one.
+    authorizer_function: str | None = None
+    identity_header: str = ""
+    cache_seconds: int = 0
+    validation_expression: str | None = None
 
 
 def api_settings(refs: Mapping[str, str], api_id: str = "CashierApi") -> ApiSettings:
     properties = load_template()["Resources"][api_id]["Properties"]
     auth = properties["Auth"]
-    authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
-    function_id = authorizer["FunctionArn"]["Fn::GetAtt"][0]
-    identity = authorizer["Identity"]
     responses = {
         kind: GatewayResponse(
             status=int(spec["StatusCode"]) if "StatusCode" in spec else None,
@@ -229,11 +252,16 @@ def api_settings(refs: Mapping[str, str], api_id: str = "CashierApi") -> ApiSett
         )
         for kind, spec in properties.get("GatewayResponses", {}).items()
     }
+    stage = str(resolve(properties["StageName"], refs, {}))
+    authorizer = auth.get("Authorizers", {}).get(auth["DefaultAuthorizer"])
+    if authorizer is None:  # AWS_IAM: no function runs before the handler
+        return ApiSettings(stage=stage, gateway_responses=responses)
+    identity = authorizer["Identity"]
     return ApiSettings(
-        stage=str(resolve(properties["StageName"], refs, {})),
-        authorizer_function=function_id,
+        stage=stage,
+        gateway_responses=responses,
+        authorizer_function=authorizer["FunctionArn"]["Fn::GetAtt"][0],
         identity_header=identity["Header"],
         cache_seconds=int(resolve(identity.get("ReauthorizeEvery", 300), refs, {})),
         validation_expression=identity.get("ValidationExpression"),
-        gateway_responses=responses,
     )

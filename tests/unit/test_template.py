@@ -14,11 +14,18 @@ DOC = template.load_template()
 RESOURCES: dict[str, Any] = DOC["Resources"]
 GLOBALS = DOC["Globals"]["Function"]
 FUNCTIONS = template.functions()
-MONEY_TABLES = ["TransactionsTable", "AccountsTable", "CustomersTable", "ProviderConfigsTable"]
+MONEY_TABLES = [
+    "TransactionsTable",
+    "AccountsTable",
+    "CustomersTable",
+    "ProviderConfigsTable",
+    "AuditTable",
+]
 
 
 def test_the_five_public_routes_and_only_the_webhook_is_unauthenticated() -> None:
-    assert {(r.method, r.path, r.authorized) for r in template.routes()} == {
+    public = [r for r in template.routes() if r.api_id == "CashierApi"]
+    assert {(r.method, r.path, r.authorized) for r in public} == {
         ("GET", "/cashier/methods", True),
         ("POST", "/cashier/deposit", True),
         ("POST", "/cashier/withdrawal", True),
@@ -144,3 +151,45 @@ def test_no_secret_value_is_written_in_the_template() -> None:
     for resource in template.resources(template.SECRET_TYPE).values():
         assert "SecretString" not in resource["Properties"]
         assert "GenerateSecretString" in resource["Properties"]
+
+
+def test_backoffice_routes_are_their_own_iam_api_and_only_the_named_role_gets_in() -> None:
+    backoffice = [r for r in template.routes() if r.api_id == "BackOfficeApi"]
+    assert len(backoffice) == 9
+    assert {r.auth for r in backoffice} == {template.IAM_AUTH}
+    assert all(r.path.startswith("/backoffice/") for r in backoffice)
+    assert not [
+        r for r in template.routes() if r.path.startswith("/backoffice/") and r not in backoffice
+    ]
+    auth = RESOURCES["BackOfficeApi"]["Properties"]["Auth"]
+    assert auth["DefaultAuthorizer"] == "AWS_IAM"
+    assert auth["InvokeRole"] == "NONE"  # else SAM invokes with the caller's credentials
+    [deny, allow] = auth["ResourcePolicy"]["CustomStatements"]
+    role_arn = {
+        "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${BackOfficeRoleName}"
+    }
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {
+        "ArnNotEquals": {"aws:PrincipalArn": role_arn}
+    }
+    assert allow["Effect"] == "Allow" and allow["Condition"] == {
+        "ArnEquals": {"aws:PrincipalArn": role_arn}
+    }
+    role = RESOURCES["BackOfficeOperatorRole"]["Properties"]
+    assert role["RoleName"] == {"Ref": "BackOfficeRoleName"}
+    [statement] = role["Policies"][0]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "execute-api:Invoke"
+
+
+def test_the_audit_trail_is_append_only() -> None:
+    audit_arn = {"Fn::GetAtt": ["AuditTable", "Arn"]}
+    for function_id in FUNCTIONS:
+        for statement in _statements(function_id):
+            resources = statement["Resource"]
+            resources = resources if isinstance(resources, list) else [resources]
+            if audit_arn in resources:
+                assert statement["Action"] == "dynamodb:PutItem", function_id
+
+
+def test_webhook_deliveries_are_indexed_by_transaction_for_backoffice() -> None:
+    [index] = RESOURCES["WebhookDeliveriesTable"]["Properties"]["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == tables.BY_TRANSACTION_INDEX

@@ -27,6 +27,7 @@ from cashier_core.errors import (
     CashierError,
     IdempotencyKeyRequired,
     MalformedJson,
+    OperatorRequired,
     RequestInvalid,
     RouteNotFound,
     Unauthorized,
@@ -118,15 +119,18 @@ def create_resolver() -> APIGatewayRestResolver:
     return app
 
 
-def responses(success_status: int, success_model: type[Any], *errors: int) -> dict[int, Any]:
-    """OpenAPI responses of a route: its reply and the error statuses it can give."""
+def responses(
+    success_status: int, success_model: type[Any], *errors: int, unauthenticated: int = 401
+) -> dict[int, Any]:
+    """OpenAPI responses of a route: its reply and the error statuses it can give
+    (`unauthenticated`: 401 for a customer session, 403 for the IAM-signed API)."""
     documented: dict[int, Any] = {
         success_status: {
             "description": HTTPStatus(success_status).phrase,
             "content": {"application/json": {"model": success_model}},
         }
     }
-    for status in (*errors, 401, 413, 422):
+    for status in (*errors, unauthenticated, 413, 422):
         documented[status] = {
             "description": HTTPStatus(status).phrase,
             "content": {"application/json": {"model": ErrorReply}},
@@ -171,6 +175,17 @@ def current_caller(app: APIGatewayRestResolver) -> Caller:
     if not isinstance(customer_id, str) or not customer_id or not isinstance(brand_id, str):
         raise Unauthorized()
     return Caller(customer_id=customer_id, brand_id=brand_id)
+
+
+def current_operator_principal(app: APIGatewayRestResolver) -> str:
+    """The IAM principal API Gateway verified (AWS_IAM auth), never a header or body.
+    A request that carries a customer's authorizer context is never an operator's."""
+    context = app.current_event.request_context
+    principal = context.identity.user_arn
+    customer = (context.authorizer.get_context() or {}).get("customer_id")
+    if not principal or customer:
+        raise OperatorRequired()
+    return principal
 
 
 def reject_unknown_query(app: APIGatewayRestResolver, allowed: Iterable[str]) -> None:

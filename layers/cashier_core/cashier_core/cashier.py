@@ -20,6 +20,7 @@ from cashier_core.providers import Credentials
 from cashier_core.storage.cursor import CursorCodec
 from cashier_core.storage.records import (
     AccountStore,
+    AuditStore,
     BrandStore,
     CustomerStore,
     ProviderConfigStore,
@@ -80,6 +81,7 @@ class Cashier:
         self.sessions = SessionStore(dynamodb, tables.sessions)
         self.brands = BrandStore(dynamodb, tables.brands)
         self.configs = ProviderConfigStore(dynamodb, tables.provider_configs)
+        self.audit = AuditStore(dynamodb, tables.audit)
         self._read_secret = read_secret
         self._configs_by_brand: _TtlCache[list[ProviderConfig]] = _TtlCache(CONFIG_CACHE_SECONDS)
         self._configs_by_provider: _TtlCache[list[ProviderConfig]] = _TtlCache(CONFIG_CACHE_SECONDS)

@@ -251,6 +251,12 @@ class Unauthorized(CashierError):
     default_message = "A valid customer session is required."
 
 
+class OperatorRequired(CashierError):
+    code = "forbidden"
+    http_status = 403
+    default_message = "A BackOffice principal (a SigV4-signed request) is required."
+
+
 class RouteNotFound(NotFound):
     code = "route_not_found"
     default_message = "No such route."

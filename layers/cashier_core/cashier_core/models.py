@@ -373,3 +373,23 @@ class WebhookDelivery(DomainModel):
     @staticmethod
     def id_for(provider: str, provider_event_id: str) -> str:
         return f"{provider}#{provider_event_id}"
+
+
+class AuditRecord(DomainModel):
+    """One BackOffice action, append-only: who did what to which record, why,
+    when, and the status before and after. Its id is fixed by the subject and
+    the version it acted on, so a retried action can never be recorded twice."""
+
+    subject_id: Identifier  # the transaction or account acted on
+    audit_id: str
+    action: Identifier
+    principal: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+    reason: Annotated[str, StringConstraints(max_length=1024)]
+    at: datetime
+    status_before: Status | None = None
+    status_after: Status | None = None
+    details: dict[str, str] | None = None
+
+    @staticmethod
+    def id_for_change(version_before: int, action: str) -> str:
+        return f"v{version_before:08d}#{action}"

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from cashier_core.errors import AccountNotFound, CustomerNotFound, RetryableConflict
 from cashier_core.models import (
+    AuditRecord,
     BrandSettings,
     CustomerRecord,
     CustomerSession,
@@ -38,9 +39,13 @@ class _Table:
         self._client = client
         self._table_name = table_name
 
-    def _get(self, model: type[ModelT], key: dict[str, Any]) -> ModelT | None:
+    def _get(
+        self, model: type[ModelT], key: dict[str, Any], *, consistent: bool = False
+    ) -> ModelT | None:
         try:
-            response = self._client.get_item(TableName=self._table_name, Key=key)
+            response = self._client.get_item(
+                TableName=self._table_name, Key=key, ConsistentRead=consistent
+            )
         except ClientError as error:
             if error.response["Error"]["Code"] in RETRYABLE_CODES:
                 raise RetryableConflict() from error
@@ -77,9 +82,11 @@ class AccountStore(_Table):
     is for creating accounts (seeding, onboarding), never for adjusting money.
     """
 
-    def get(self, account_id: str) -> TradingAccount:
+    def get(self, account_id: str, *, consistent: bool = False) -> TradingAccount:
         account = self._get(
-            TradingAccount, {"account_id": {"S": account_id}, "sk": {"S": ACCOUNT_SORT_KEY}}
+            TradingAccount,
+            {"account_id": {"S": account_id}, "sk": {"S": ACCOUNT_SORT_KEY}},
+            consistent=consistent,
         )
         if account is None:
             raise AccountNotFound()
@@ -174,4 +181,26 @@ class SessionStore(_Table):
         self._client.put_item(
             TableName=self._table_name,
             Item=to_item(session, **{TTL_ATTRIBUTE: expires_epoch}),
+        )
+
+
+class AuditStore(_Table):
+    """Append-only: records are put once and never updated or deleted (the
+    functions' IAM policies grant PutItem and Query on this table, nothing else)."""
+
+    def append(self, record: AuditRecord) -> None:
+        self._client.put_item(
+            TableName=self._table_name,
+            Item=to_item(record),
+            ConditionExpression="attribute_not_exists(audit_id)",
+        )
+
+    def of(self, subject_id: str) -> list[AuditRecord]:
+        return list(
+            self._query(
+                AuditRecord,
+                KeyConditionExpression="subject_id = :subject",
+                ExpressionAttributeValues={":subject": {"S": subject_id}},
+                ConsistentRead=True,
+            )
         )

@@ -14,6 +14,8 @@ BY_PROVIDER_REFERENCE_INDEX: Final = "by_provider_reference"
 BY_WORK_STATUS_INDEX: Final = "by_work_status"
 # Index of the provider configs table: every brand's configs of one provider.
 BY_PROVIDER_INDEX: Final = "by_provider"
+# Index of the webhook deliveries table: the provider events of one transaction.
+BY_TRANSACTION_INDEX: Final = "by_transaction"
 
 # The accounts table holds each account item and its ledger under one partition.
 ACCOUNT_SORT_KEY: Final = "ACCOUNT"
@@ -32,6 +34,7 @@ class TableNames:
     sessions: str = ""
     brands: str = ""
     webhook_deliveries: str = ""
+    audit: str = ""
 
     @classmethod
     def from_environment(cls) -> TableNames:
@@ -44,4 +47,5 @@ class TableNames:
             sessions=os.environ.get("SESSIONS_TABLE", ""),
             brands=os.environ.get("BRANDS_TABLE", ""),
             webhook_deliveries=os.environ.get("WEBHOOK_DELIVERIES_TABLE", ""),
+            audit=os.environ.get("AUDIT_TABLE", ""),
         )

@@ -32,6 +32,7 @@ from cashier_core.errors import (
 )
 from cashier_core.models import (
     AccountStatus,
+    AuditRecord,
     LedgerEntry,
     LedgerKind,
     StatusChange,
@@ -59,6 +60,7 @@ from cashier_core.storage.tables import (
     BY_ACCOUNT_INDEX,
     BY_CUSTOMER_INDEX,
     BY_PROVIDER_REFERENCE_INDEX,
+    BY_TRANSACTION_INDEX,
     BY_WORK_STATUS_INDEX,
     LEDGER_SORT_PREFIX,
     TTL_ATTRIBUTE,
@@ -134,6 +136,34 @@ class HistoryQuery:
 class Page:
     items: list[Transaction]
     next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditNote:
+    """A BackOffice action, recorded with the status change it causes."""
+
+    action: str
+    principal: str
+    reason: str
+    details: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkQueueQuery:
+    """What an operator lists: one waiting status, one type, optionally one brand."""
+
+    status: Status
+    type: TransactionType
+    updated_before: datetime
+    brand_id: str | None = None
+
+    def cursor_context(self) -> str:
+        # Not the moment: the next page is asked for later, and resuming after
+        # the cursor's key with a later bound only lets newer waiters join the end.
+        return json.dumps(
+            {"work_queue": int(self.status), "type": self.type.value, "brand_id": self.brand_id},
+            sort_keys=True,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,6 +450,104 @@ class TransactionStore:
                 return
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
+    def work_queue_page(
+        self,
+        query: WorkQueueQuery,
+        *,
+        codec: CursorCodec,
+        limit: int,
+        cursor: str | None = None,
+    ) -> Page:
+        """What waits for an operator, longest-waiting first, one page at a time."""
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise InvalidPageSize(f"limit must be between 1 and {MAX_PAGE_SIZE}.")
+        if query.status not in WORK_QUEUE_STATUSES:
+            raise ValueError(f"{query.status.api_name} is not kept in the work-queue index")
+        context = query.cursor_context()
+        start_key = codec.decode(cursor, context) if cursor is not None else None
+        names = {"#type": "type"}
+        values: dict[str, Any] = {
+            ":status": _n(int(query.status)),
+            ":before": _s(format_timestamp(query.updated_before)),
+            ":type": _s(query.type.value),
+        }
+        filters = ["#type = :type"]
+        if query.brand_id is not None:
+            names["#brand_id"] = "brand_id"
+            values[":brand_id"] = _s(query.brand_id)
+            filters.append("#brand_id = :brand_id")
+        request: dict[str, Any] = {
+            "TableName": self._tables.transactions,
+            "IndexName": BY_WORK_STATUS_INDEX,
+            "KeyConditionExpression": "work_status = :status AND updated_at < :before",
+            "FilterExpression": " AND ".join(filters),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "Limit": limit,
+        }
+        key_types = {"work_status": "N", "updated_at": "S", "transaction_id": "S"}
+        return self._page(
+            request, start_key, limit=limit, context=context, codec=codec, key_types=key_types
+        )
+
+    def _page(
+        self,
+        request: dict[str, Any],
+        start_key: Mapping[str, str] | None,
+        *,
+        limit: int,
+        context: str,
+        codec: CursorCodec,
+        key_types: Mapping[str, str],
+    ) -> Page:
+        """Up to `limit` items of a filtered Query, and a cursor where more may follow.
+        `key_types` names the index's and the table's key attributes and their types."""
+        found: list[Item] = []
+        last_key: dict[str, Any] | None = (
+            {key: {key_types[key]: value} for key, value in start_key.items()}
+            if start_key
+            else None
+        )
+        for _ in range(MAX_QUERY_ROUNDS):
+            if last_key is not None:
+                request["ExclusiveStartKey"] = last_key
+            response = self._client.query(**request)
+            found.extend(response.get("Items", []))
+            last_key = response.get("LastEvaluatedKey")
+            if len(found) >= limit or last_key is None:
+                break
+        position: dict[str, Any] | None
+        if len(found) > limit:
+            # Trimmed inside a DynamoDB page: resume right after the last item shown.
+            found = found[:limit]
+            position = {key: found[-1][key] for key in key_types}
+        else:
+            position = last_key
+        if position is not None and set(position) != set(key_types):
+            raise ValueError(f"unexpected page key {sorted(position)}")
+        return Page(
+            items=[from_item(Transaction, item) for item in found],
+            next_cursor=codec.encode(
+                {key: str(value[key_types[key]]) for key, value in position.items()}, context
+            )
+            if position
+            else None,
+        )
+
+    def provider_events(self, transaction_id: str, *, limit: int = 20) -> list[WebhookDelivery]:
+        """The verified provider deliveries about one transaction, oldest first."""
+        response = self._client.query(
+            TableName=self._tables.webhook_deliveries,
+            IndexName=BY_TRANSACTION_INDEX,
+            KeyConditionExpression="transaction_id = :transaction_id",
+            ExpressionAttributeValues={":transaction_id": _s(transaction_id)},
+            Limit=limit,
+        )
+        return [
+            from_item(WebhookDelivery, {k: v for k, v in item.items() if k != TTL_ATTRIBUTE})
+            for item in response.get("Items", [])
+        ]
+
     # --- writes ----------------------------------------------------------
     def create(self, transaction: Transaction) -> Transaction:
         """Store a new transaction; its id must be new."""
@@ -498,9 +626,11 @@ class TransactionStore:
         only_from: frozenset[Status] | None = None,
         set_fields: Mapping[str, object] | None = None,
         delivery: WebhookDelivery | None = None,
+        audit: AuditNote | None = None,
     ) -> Transaction:
         """A status change pinned to the version the caller read, written in one
-        TransactWriteItems with the provider delivery that caused it (if any).
+        TransactWriteItems with the provider delivery or the BackOffice audit
+        record that caused it (if any).
 
         The delivery's attribute_not_exists makes a duplicate raise
         DuplicateDelivery without changing anything; a stale or refused change
@@ -519,10 +649,13 @@ class TransactionStore:
         if delivery is not None:
             writes.append(self._delivery_put(delivery))
         writes.append(self._status_write(transaction, update))
+        status_index = len(writes) - 1
+        if audit is not None:
+            writes.append(self._audit_put(transaction, update, audit))
         try:
             self._client.transact_write_items(TransactItems=writes)  # type: ignore[arg-type]
         except ClientError as error:
-            layout = _Layout(status=len(writes) - 1, delivery=0 if delivery else None)
+            layout = _Layout(status=status_index, delivery=0 if delivery else None)
             _raise_cancellation(error, transaction, target, layout)
         return _after(transaction, update, set_fields)
 
@@ -580,13 +713,28 @@ class TransactionStore:
         )
 
     def release_withdrawal_hold(
-        self, transaction: Transaction, target: Status, *, reason: str, source: str
+        self,
+        transaction: Transaction,
+        target: Status,
+        *,
+        reason: str,
+        source: str,
+        only_from: frozenset[Status] | None = None,
+        audit: AuditNote | None = None,
     ) -> Transaction:
         """A withdrawal that will not be paid out gives its held funds back."""
         if target not in (Status.CANCELLED, Status.FAILED):
             raise ValueError("a hold is released only when the withdrawal is cancelled or fails")
+        if transaction.type is not TransactionType.WITHDRAWAL:
+            raise ValueError("only a withdrawal holds funds")
         return self._move_with_status_change(
-            transaction, LedgerKind.HOLD_RELEASE, target, reason=reason, source=source
+            transaction,
+            LedgerKind.HOLD_RELEASE,
+            target,
+            reason=reason,
+            source=source,
+            only_from=only_from,
+            audit=audit,
         )
 
     def open_withdrawal(self, transaction: Transaction) -> Transaction:
@@ -614,6 +762,7 @@ class TransactionStore:
         source: str,
         only_from: frozenset[Status] | None = None,
         delivery: WebhookDelivery | None = None,
+        audit: AuditNote | None = None,
     ) -> Transaction:
         # The version condition makes the returned state exactly what was written.
         update = _status_update(
@@ -630,7 +779,8 @@ class TransactionStore:
             self._status_write(transaction, update),
             target=target,
             at=update.change.at,
-            extra=[self._delivery_put(delivery)] if delivery else [],
+            delivery=self._delivery_put(delivery) if delivery else None,
+            audit=self._audit_put(transaction, update, audit) if audit else None,
         )
         return _after(transaction, update)
 
@@ -644,6 +794,28 @@ class TransactionStore:
                 "ExpressionAttributeNames": update.names,
                 "ExpressionAttributeValues": update.values,
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+    def _audit_put(
+        self, transaction: Transaction, update: _StatusUpdate, note: AuditNote
+    ) -> dict[str, Any]:
+        record = AuditRecord(
+            subject_id=transaction.transaction_id,
+            audit_id=AuditRecord.id_for_change(transaction.version, note.action),
+            action=note.action,
+            principal=note.principal,
+            reason=note.reason,
+            at=update.change.at,
+            status_before=transaction.status,
+            status_after=update.change.status,
+            details=dict(note.details) if note.details else None,
+        )
+        return {
+            "Put": {
+                "TableName": self._tables.audit,
+                "Item": to_item(record),
+                "ConditionExpression": "attribute_not_exists(audit_id)",
             }
         }
 
@@ -665,7 +837,8 @@ class TransactionStore:
         *,
         target: Status,
         at: datetime | None = None,
-        extra: list[dict[str, Any]] | None = None,
+        delivery: dict[str, Any] | None = None,
+        audit: dict[str, Any] | None = None,
     ) -> None:
         moment = at or self._clock()
         rules = _ACCOUNT_RULES[kind]
@@ -706,7 +879,11 @@ class TransactionStore:
                 "ConditionExpression": "attribute_not_exists(sk)",
             }
         }
-        writes = [status_write, account_write, ledger_write, *(extra or [])]
+        writes = [status_write, account_write, ledger_write]
+        if delivery is not None:
+            writes.append(delivery)
+        if audit is not None:
+            writes.append(audit)
         try:
             self._client.transact_write_items(TransactItems=writes)  # type: ignore[arg-type]
         except ClientError as error:
@@ -714,7 +891,7 @@ class TransactionStore:
                 status=0,
                 account=1,
                 ledger=2,
-                delivery=3 if extra else None,
+                delivery=3 if delivery else None,
                 status_is_put="Put" in status_write,
                 rules=rules,
             )

@@ -1,0 +1,34 @@
+"""POST /backoffice/withdrawals/{transaction_id}/approve - paid out; the hold stays debited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from cashier_core.api import create_resolver, current_operator_principal, handle, logger, responses
+from cashier_core.backoffice import Operator, approve_withdrawal
+from cashier_core.backoffice_schemas import ActionReply, ApproveWithdrawalBody, IdPath
+from cashier_core.cashier import Cashier
+
+app = create_resolver()
+cashier = Cashier.from_environment()
+
+
+@app.post(
+    "/backoffice/withdrawals/<transaction_id>/approve",
+    summary="Approve a held withdrawal for payout (manual_review -> provider_confirmed)",
+    responses=responses(200, ActionReply, 404, 409, unauthenticated=403),
+)
+def approve(transaction_id: IdPath, body: ApproveWithdrawalBody) -> ActionReply:
+    operator = Operator(current_operator_principal(app))
+    logger.append_keys(transaction_id=transaction_id)
+    result = approve_withdrawal(
+        cashier, operator, transaction_id, payout_reference=body.payout_reference, note=body.note
+    )
+    return ActionReply.of(result)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle(app, event, context)

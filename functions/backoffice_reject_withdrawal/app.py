@@ -1,0 +1,31 @@
+"""POST /backoffice/withdrawals/{transaction_id}/reject - cancelled; the hold is released."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from cashier_core.api import create_resolver, current_operator_principal, handle, logger, responses
+from cashier_core.backoffice import Operator, reject_withdrawal
+from cashier_core.backoffice_schemas import ActionReply, IdPath, ReasonBody
+from cashier_core.cashier import Cashier
+
+app = create_resolver()
+cashier = Cashier.from_environment()
+
+
+@app.post(
+    "/backoffice/withdrawals/<transaction_id>/reject",
+    summary="Reject a held withdrawal (manual_review -> cancelled, hold released)",
+    responses=responses(200, ActionReply, 404, 409, unauthenticated=403),
+)
+def reject(transaction_id: IdPath, body: ReasonBody) -> ActionReply:
+    operator = Operator(current_operator_principal(app))
+    logger.append_keys(transaction_id=transaction_id)
+    return ActionReply.of(reject_withdrawal(cashier, operator, transaction_id, reason=body.reason))
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle(app, event, context)

@@ -1,0 +1,192 @@
+"""Request and response bodies of the internal BackOffice API.
+
+Operators see what customers do not: the customer, the brand, and who caused
+each status change. Requests refuse unknown fields, as the public API's do.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import IntEnum
+from typing import Annotated, Literal, Self
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from pydantic import Field, StringConstraints
+
+from cashier_core.backoffice import ActionResult, Reconciliation
+from cashier_core.models import Transaction, WebhookDelivery
+from cashier_core.money import format_amount
+from cashier_core.schemas import AmountText, CurrencyText, IdText, Reply, Request
+from cashier_core.statuses import Status, TransactionType
+
+# Path parameters are checked before any DynamoDB key is built from them.
+IdPath = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+ReasonText = Annotated[str, StringConstraints(strict=True, min_length=3, max_length=512)]
+
+
+class ReasonBody(Request):
+    reason: ReasonText
+
+
+class ApproveWithdrawalBody(Request):
+    payout_reference: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128)]
+    note: Annotated[str, StringConstraints(strict=True, max_length=512)] = ""
+
+
+class ResolveDepositBody(Request):
+    decision: Literal["credit", "reject"]
+    reason: ReasonText
+
+
+class BankWireConfirmationBody(Request):
+    reference: IdText
+    amount: AmountText
+    currency: CurrencyText
+    reason: Annotated[str, StringConstraints(strict=True, max_length=512)] = ""
+
+
+class WaitingQuery(Request):
+    brand_id: IdText | None = None
+    older_than_minutes: Annotated[int, Field(ge=0, le=525_600)] = 0
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+    cursor: Annotated[str, StringConstraints(max_length=1024)] | None = None
+
+
+class ReviewStatus(IntEnum):
+    """The two deposit states a person resolves."""
+
+    CREDIT_FAILED = int(Status.CREDIT_FAILED)
+    MANUAL_REVIEW = int(Status.MANUAL_REVIEW)
+
+
+class WaitingDepositsQuery(WaitingQuery):
+    status: ReviewStatus = ReviewStatus.MANUAL_REVIEW
+    limit: Annotated[int, Field(ge=1, le=25)] = 25
+
+
+class OperatorStatusChange(Reply):
+    status: int
+    status_name: str
+    at: datetime
+    reason: str
+    source: str
+
+
+class OperatorTransaction(Reply):
+    transaction_id: str
+    type: TransactionType
+    customer_id: str
+    account_id: str
+    brand_id: str
+    method_id: str | None
+    provider: str | None
+    amount: str
+    currency: str
+    status: int
+    status_name: str
+    provider_reference: str | None
+    created_at: datetime
+    updated_at: datetime
+    waiting_reason: str  # why it is where it is: the last change's reason
+    history: list[OperatorStatusChange]
+
+    @classmethod
+    def of(cls, transaction: Transaction) -> Self:
+        return cls(
+            transaction_id=transaction.transaction_id,
+            type=transaction.type,
+            customer_id=transaction.customer_id,
+            account_id=transaction.account_id,
+            brand_id=transaction.brand_id,
+            method_id=transaction.method_id,
+            provider=transaction.provider,
+            amount=format_amount(transaction.amount, transaction.currency),
+            currency=transaction.currency,
+            status=int(transaction.status),
+            status_name=transaction.status.api_name,
+            provider_reference=transaction.provider_reference,
+            created_at=transaction.created_at,
+            updated_at=transaction.updated_at,
+            waiting_reason=transaction.history[-1].reason if transaction.history else "",
+            history=[
+                OperatorStatusChange(
+                    status=int(change.status),
+                    status_name=Status(change.status).api_name,
+                    at=change.at,
+                    reason=change.reason,
+                    source=change.source,
+                )
+                for change in transaction.history
+            ],
+        )
+
+
+class ProviderEventReply(Reply):
+    provider: str
+    provider_event_id: str
+    raw_status: str
+    target: int | None
+    outcome: str
+    received_at: datetime
+    body: str
+    headers: dict[str, str]
+
+    @classmethod
+    def of(cls, delivery: WebhookDelivery) -> Self:
+        return cls(
+            provider=delivery.provider,
+            provider_event_id=delivery.provider_event_id,
+            raw_status=delivery.raw_status,
+            target=int(delivery.target) if delivery.target is not None else None,
+            outcome=delivery.outcome,
+            received_at=delivery.received_at,
+            body=delivery.body,
+            headers=delivery.headers,
+        )
+
+
+class WaitingDeposit(Reply):
+    transaction: OperatorTransaction
+    provider_events: list[ProviderEventReply]
+
+
+class WaitingWithdrawalsReply(Reply):
+    withdrawals: list[OperatorTransaction]
+    next_cursor: str | None
+
+
+class WaitingDepositsReply(Reply):
+    deposits: list[WaitingDeposit]
+    next_cursor: str | None
+
+
+class ActionReply(Reply):
+    transaction: OperatorTransaction
+    applied: bool  # false: it was already done; nothing was written
+
+    @classmethod
+    def of(cls, result: ActionResult) -> Self:
+        return cls(transaction=OperatorTransaction.of(result.transaction), applied=result.applied)
+
+
+class ReconciliationReply(Reply):
+    account_id: str
+    currency: str
+    balance: str
+    ledger_sum: str
+    difference: str
+    entries: int
+    balanced: bool
+
+    @classmethod
+    def of(cls, result: Reconciliation) -> Self:
+        currency = result.account.currency
+        return cls(
+            account_id=result.account.account_id,
+            currency=currency,
+            balance=format_amount(result.account.balance, currency),
+            ledger_sum=format_amount(result.ledger_sum, currency),
+            difference=format_amount(result.difference, currency),
+            entries=result.entries,
+            balanced=result.difference == 0,
+        )
