@@ -14,12 +14,13 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= eu-west-1
 
-.PHONY: help venv lint format typecheck test unit integration e2e build check-build run invoke
+.PHONY: help venv lint format typecheck test unit integration e2e build check-build run invoke redrive
 
 help:
 	@echo "make run    - run the cashier locally (local stack)"
 	@echo "make test   - lint, type-check, validate the template, sam build, all tests"
 	@echo "make build  - sam build into .aws-sam/"
+	@echo "make redrive - move dead-lettered credits back to the credit queue"
 
 $(STAMP): requirements-dev.txt layers/cashier_core/requirements.txt Makefile
 	@test -n "$(PYTHON313)" || { echo "python3.13 is required (the Lambda runtime's version)"; exit 1; }
@@ -71,3 +72,8 @@ run: $(STAMP)
 invoke: $(STAMP)
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json"; exit 2; }
 	$(BIN)/python -m cashier_local.invoke "$(FUNCTION)" "$(EVENT)"
+
+# Move dead-lettered credit messages back to the credit queue (docs/runbook.md).
+# Against `make run` by default; in AWS: make redrive ARGS="--dlq-arn <arn>"
+redrive: $(STAMP)
+	$(BIN)/python -m cashier_local.redrive $(ARGS)

@@ -26,6 +26,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
 STATE_FILE: Final = REPO_ROOT / "local-state" / "stack.json"
+DEV_PRINCIPAL_EXAMPLE: Final = (
+    "arn:aws:sts::123456789012:assumed-role/cashier-backoffice-operator/you"
+)
 REGION: Final = "eu-west-1"
 
 
@@ -245,6 +248,8 @@ def _banner(stack: Stack) -> str:
         f"  API            {stack.api_url}   (routes as template.yaml, no stage prefix)",
         f"  local AWS      {stack.aws_endpoint}   (moto: aws --endpoint-url <it> ...)",
         f"  resources      {stack.api_url}/_local/resources",
+        f"  BackOffice     {stack.api_url}/backoffice/...   (IAM API; locally, from loopback:",
+        f"                 -H 'X-Cashier-Dev-Principal: {DEV_PRINCIPAL_EXAMPLE}')",
         "  tables",
         *(f"    {k:<24} {v}" for k, v in stack.resource_map()["tables"].items()),
         "  queues",

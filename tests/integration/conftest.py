@@ -3,9 +3,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from aws_lambda_powertools.utilities import parameters
 
+from cashier_local.seed import apply_seed, read_seed
 from tests.conftest import REGION
+from tests.support import builders
 from tests.support.aws import LocalAws, local_aws
+from tests.support.customer_api import CustomerApi
+from tests.support.lifecycle import Lifecycle
 
 
 @pytest.fixture
@@ -15,3 +20,24 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalAws]:
     with local_aws(monkeypatch, REGION) as local:
         yield local
         local.assert_balances_match_ledgers()
+
+
+@pytest.fixture
+def api(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> CustomerApi:
+    """The default seed in moto, and the customer functions' real handlers."""
+    monkeypatch.setenv("PUBLIC_API_URL", "http://127.0.0.1:3000")
+    seed = read_seed()
+    secrets = apply_seed(
+        seed,
+        dynamodb=aws.dynamodb,
+        secretsmanager=aws.secretsmanager,
+        tables=aws.tables,
+        now=builders.T0,
+    )
+    parameters.clear_caches()
+    return CustomerApi(aws, seed, secrets)
+
+
+@pytest.fixture
+def lifecycle(api: CustomerApi) -> Lifecycle:
+    return Lifecycle(api)

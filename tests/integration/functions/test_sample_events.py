@@ -12,6 +12,8 @@ from tests.support.lambdas import EVENTS_DIR, reply, sample_event
 from tests.support.lifecycle import Lifecycle
 
 SAMPLE_DEPOSIT = "f1b32a90-7eda-5681-a5f0-824bcf8a966f"  # from (cus-alice, sample-deposit-0001)
+SAMPLE_WITHDRAWAL = "394e5203-8882-577f-93c4-5dcd78dd8bec"  # (cus-alice, sample-withdrawal-0001)
+SAMPLE_WIRE = "7cc0fbf3-84c0-53fa-8ea2-69298b13b828"  # (cus-carol, sample-wire-0001)
 EVENT_FUNCTIONS = {
     "session_authorizer.json": "SessionAuthorizerFunction",
     "get_cashier_methods.json": "GetCashierMethodsFunction",
@@ -23,7 +25,20 @@ EVENT_FUNCTIONS = {
     "webhook_adyen.json": "ProcessCashierWebhookFunction",
     "sqs_credit.json": "CreditWorkerFunction",
     "schedule.json": "CreditSweeperFunction",
+    "backoffice_list_withdrawals.json": "BackOfficeListWithdrawalsFunction",
+    "backoffice_approve_withdrawal.json": "BackOfficeApproveWithdrawalFunction",
+    "backoffice_reject_withdrawal.json": "BackOfficeRejectWithdrawalFunction",
+    "backoffice_fail_payout.json": "BackOfficeFailPayoutFunction",
+    "backoffice_list_deposits.json": "BackOfficeListDepositsFunction",
+    "backoffice_resolve_deposit.json": "BackOfficeResolveDepositFunction",
+    "backoffice_retry_credit.json": "BackOfficeRetryCreditFunction",
+    "backoffice_confirm_bank_wire.json": "BackOfficeConfirmBankWireFunction",
+    "backoffice_reconcile_account.json": "BackOfficeReconcileAccountFunction",
 }
+
+
+def run_sample(lifecycle: Lifecycle, name: str) -> tuple[int, dict]:
+    return reply(lifecycle.api.raw(EVENT_FUNCTIONS[name], sample_event(name)))
 
 
 def test_every_event_file_has_its_function() -> None:
@@ -83,3 +98,52 @@ def test_the_schedule_event_runs_the_scheduled_functions(
 ) -> None:
     result = lifecycle.api.raw(function_id, sample_event("schedule.json"))
     assert result in ({"re_enqueued": 0}, {"asked": 0, "changed": {}})
+
+
+def test_the_backoffice_withdrawal_samples_list_approve_refuse_and_fail_the_sample_withdrawal(
+    lifecycle: Lifecycle,
+) -> None:
+    status, _ = run_sample(lifecycle, "create_cashier_withdrawal.json")
+    assert status == 201
+    status, listed = run_sample(lifecycle, "backoffice_list_withdrawals.json")
+    assert [w["transaction_id"] for w in listed["withdrawals"]] == [SAMPLE_WITHDRAWAL]
+    status, approved = run_sample(lifecycle, "backoffice_approve_withdrawal.json")
+    assert (status, approved["transaction"]["status_name"]) == (200, "provider_confirmed")
+    status, refused = run_sample(lifecycle, "backoffice_reject_withdrawal.json")
+    assert (status, refused["error"]["code"]) == (409, "invalid_transition")
+    status, failed = run_sample(lifecycle, "backoffice_fail_payout.json")
+    assert (status, failed["transaction"]["status_name"]) == (200, "failed")
+    status, report = run_sample(lifecycle, "backoffice_reconcile_account.json")
+    assert (status, report["balance"], report["balanced"]) == (200, "100.00", True)
+
+
+def test_the_backoffice_deposit_samples_resolve_retry_and_confirm_a_wire(
+    lifecycle: Lifecycle,
+) -> None:
+    run_sample(lifecycle, "create_cashier_deposit.json")
+    deposit = lifecycle.transaction(SAMPLE_DEPOSIT)
+    mismatch = lifecycle.sandbox_body(deposit, "succeeded", amount="24.00")
+    assert lifecycle.sandbox_webhook(mismatch)[0] == 200
+    status, listed = run_sample(lifecycle, "backoffice_list_deposits.json")
+    assert [d["transaction"]["transaction_id"] for d in listed["deposits"]] == [SAMPLE_DEPOSIT]
+    status, resolved = run_sample(lifecycle, "backoffice_resolve_deposit.json")
+    assert (status, resolved["transaction"]["status_name"]) == (200, "provider_confirmed")
+    lifecycle.drain()
+    assert lifecycle.transaction(SAMPLE_DEPOSIT).status is Status.CREDITED
+    status, retried = run_sample(lifecycle, "backoffice_retry_credit.json")
+    assert (status, retried["applied"]) == (200, False)  # credited already
+
+    status, _ = lifecycle.api.deposit(
+        "cus-carol",
+        {
+            "account_id": "acc-carol-eur",
+            "method_id": "wire-eur",
+            "amount": "100.00",
+            "currency": "EUR",
+        },
+        key="sample-wire-0001",
+    )
+    assert status == 201
+    status, confirmed = run_sample(lifecycle, "backoffice_confirm_bank_wire.json")
+    assert (status, confirmed["transaction"]["transaction_id"]) == (200, SAMPLE_WIRE)
+    assert confirmed["transaction"]["status_name"] == "provider_confirmed"
