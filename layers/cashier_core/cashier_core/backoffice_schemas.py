@@ -16,7 +16,15 @@ from pydantic import Field, StringConstraints
 from cashier_core.backoffice import ActionResult, Reconciliation
 from cashier_core.models import Transaction, WebhookDelivery
 from cashier_core.money import format_amount
-from cashier_core.schemas import AmountText, CurrencyText, IdText, Reply, Request
+from cashier_core.schemas import (
+    AmountText,
+    CurrencyText,
+    IdText,
+    Reply,
+    Request,
+    StatusChangeReply,
+    TransactionReply,
+)
 from cashier_core.statuses import Status, TransactionType
 
 # Path parameters are checked before any DynamoDB key is built from them.
@@ -64,11 +72,7 @@ class WaitingDepositsQuery(WaitingQuery):
     limit: Annotated[int, Field(ge=1, le=25)] = 25
 
 
-class OperatorStatusChange(Reply):
-    status: int
-    status_name: str
-    at: datetime
-    reason: str
+class OperatorStatusChange(StatusChangeReply):
     source: str
 
 
@@ -92,29 +96,19 @@ class OperatorTransaction(Reply):
 
     @classmethod
     def of(cls, transaction: Transaction) -> Self:
+        # The customer's view formats the money and names the statuses; the
+        # operator's adds who the transaction belongs to and who moved it.
+        shown = TransactionReply.of(transaction).model_dump(
+            exclude={"history", "redirect_url", "instructions"}
+        )
         return cls(
-            transaction_id=transaction.transaction_id,
-            type=transaction.type,
+            **shown,
             customer_id=transaction.customer_id,
-            account_id=transaction.account_id,
             brand_id=transaction.brand_id,
-            method_id=transaction.method_id,
-            provider=transaction.provider,
-            amount=format_amount(transaction.amount, transaction.currency),
-            currency=transaction.currency,
-            status=int(transaction.status),
-            status_name=transaction.status.api_name,
-            provider_reference=transaction.provider_reference,
-            created_at=transaction.created_at,
-            updated_at=transaction.updated_at,
             waiting_reason=transaction.history[-1].reason if transaction.history else "",
             history=[
                 OperatorStatusChange(
-                    status=int(change.status),
-                    status_name=Status(change.status).api_name,
-                    at=change.at,
-                    reason=change.reason,
-                    source=change.source,
+                    **StatusChangeReply.of(change).model_dump(), source=change.source
                 )
                 for change in transaction.history
             ],

@@ -13,7 +13,7 @@ from typing import Annotated, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from cashier_core.eligibility import EligibleMethod, ExcludedMethod
-from cashier_core.models import Transaction
+from cashier_core.models import StatusChange, Transaction
 from cashier_core.money import format_amount
 from cashier_core.statuses import Status, TransactionType
 
@@ -80,6 +80,15 @@ class StatusChangeReply(Reply):
     at: datetime
     reason: str
 
+    @classmethod
+    def of(cls, change: StatusChange) -> Self:
+        return cls(
+            status=int(change.status),
+            status_name=Status(change.status).api_name,
+            at=change.at,
+            reason=change.reason,
+        )
+
 
 class TransactionReply(Reply):
     transaction_id: str
@@ -115,15 +124,7 @@ class TransactionReply(Reply):
             instructions=transaction.instructions,
             created_at=transaction.created_at,
             updated_at=transaction.updated_at,
-            history=[
-                StatusChangeReply(
-                    status=int(change.status),
-                    status_name=Status(change.status).api_name,
-                    at=change.at,
-                    reason=change.reason,
-                )
-                for change in transaction.history
-            ],
+            history=[StatusChangeReply.of(change) for change in transaction.history],
         )
 
 

@@ -349,32 +349,9 @@ class TransactionStore:
         start_key = codec.decode(cursor, context) if cursor is not None else None
 
         request, hash_name = self._history_request(query, limit)
-        found: list[Item] = []
-        last_key: dict[str, Any] | None = (
-            {key: _s(value) for key, value in start_key.items()} if start_key else None
-        )
-        for _ in range(MAX_QUERY_ROUNDS):
-            if last_key is not None:
-                request["ExclusiveStartKey"] = last_key
-            response = self._client.query(**request)
-            found.extend(response.get("Items", []))
-            last_key = response.get("LastEvaluatedKey")
-            if len(found) >= limit or last_key is None:
-                break
-
-        if len(found) > limit:
-            # Trimmed inside a DynamoDB page: resume right after the last item shown.
-            found = found[:limit]
-            position: dict[str, str] | None = {
-                key: found[-1][key]["S"] for key in ("transaction_id", "created_at", hash_name)
-            }
-        elif last_key is not None:
-            position = {key: value["S"] for key, value in last_key.items()}
-        else:
-            position = None
-        return Page(
-            items=[from_item(Transaction, item) for item in found],
-            next_cursor=codec.encode(position, context) if position else None,
+        key_types = {hash_name: "S", "created_at": "S", "transaction_id": "S"}
+        return self._page(
+            request, start_key, limit=limit, context=context, codec=codec, key_types=key_types
         )
 
     def _history_request(self, query: HistoryQuery, limit: int) -> tuple[dict[str, Any], str]:
