@@ -9,7 +9,13 @@ import re
 import sys
 
 from cashier_core.errors import CashierError
-from cashier_core.statuses import ALLOWED_SOURCES, INITIAL_STATUS, Status, TransactionType
+from cashier_core.statuses import (
+    ALLOWED_SOURCES,
+    INITIAL_STATUS,
+    OPERATOR_ONLY,
+    Status,
+    TransactionType,
+)
 from cashier_local.template import REPO_ROOT
 
 README = REPO_ROOT / "README.md"
@@ -52,7 +58,13 @@ def transition_table() -> str:
         for target in Status:
             sources = table[target]
             entered_from = (
-                ", ".join(f"`{int(s)} {s.api_name}`" for s in sorted(sources)) if sources else "—"
+                ", ".join(
+                    f"`{int(s)} {s.api_name}`"
+                    + (" (BackOffice only)" if (s, target) in OPERATOR_ONLY else "")
+                    for s in sorted(sources)
+                )
+                if sources
+                else "—"
             )
             lines.append(f"| `{int(target)} {target.api_name}` | {entered_from} |")
         lines.append("")

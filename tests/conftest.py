@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 REGION = "eu-west-1"
+
+# `pytest --hypothesis-profile=deep tests/integration/functions/test_lifecycle_model.py`:
+# the long form of the model-based test (docs/reliability.md).
+settings.register_profile(
+    "deep",
+    max_examples=2000,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @pytest.fixture(autouse=True)

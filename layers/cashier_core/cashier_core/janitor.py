@@ -27,7 +27,7 @@ from cashier_core.credit_queue import CreditQueue
 from cashier_core.errors import TransitionRefused
 from cashier_core.models import Transaction
 from cashier_core.providers import get_provider
-from cashier_core.statuses import Status
+from cashier_core.statuses import Status, automatic_sources
 from cashier_core.telemetry import count
 
 logger = Logger()
@@ -129,7 +129,11 @@ def _move(
 ) -> None:
     try:
         changed = cashier.transactions.apply_change(
-            transaction, target, reason=reason, source=SOURCE
+            transaction,
+            target,
+            reason=reason,
+            source=SOURCE,
+            only_from=automatic_sources(transaction.type, target),
         )
     except TransitionRefused:
         return  # a webhook got there first; its status stands

@@ -89,8 +89,25 @@ WORK_QUEUE_STATUSES: Final[frozenset[Status]] = frozenset(
 )
 
 
+# Changes only a person (BackOffice) may make. A provider's event never takes a
+# deposit out of review, or a failed credit back onto the credit path: a second
+# "succeeded" after an amount mismatch must not credit what a person is checking.
+OPERATOR_ONLY: Final[frozenset[tuple[Status, Status]]] = frozenset(
+    {(S.MANUAL_REVIEW, S.PROVIDER_CONFIRMED), (S.CREDIT_FAILED, S.PROVIDER_CONFIRMED)}
+)
+
+
 def allowed_sources(transaction_type: TransactionType, target: Status) -> frozenset[Status]:
     return ALLOWED_SOURCES[transaction_type][target]
+
+
+def automatic_sources(transaction_type: TransactionType, target: Status) -> frozenset[Status]:
+    """The sources a provider event or a scheduled job may move a transaction from."""
+    return frozenset(
+        source
+        for source in ALLOWED_SOURCES[transaction_type][target]
+        if (source, target) not in OPERATOR_ONLY
+    )
 
 
 def can_transition(transaction_type: TransactionType, source: Status, target: Status) -> bool:

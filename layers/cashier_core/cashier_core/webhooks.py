@@ -41,7 +41,7 @@ from cashier_core.errors import (
 from cashier_core.models import Transaction, WebhookDelivery
 from cashier_core.money import format_amount
 from cashier_core.providers import PaymentProvider, WebhookAnswer, WebhookEvent, get_provider
-from cashier_core.statuses import Status
+from cashier_core.statuses import Status, automatic_sources
 from cashier_core.telemetry import count
 
 logger = Logger()
@@ -176,6 +176,7 @@ def _apply(
                     target,
                     reason=reason,
                     source=f"provider:{provider.name}",
+                    only_from=automatic_sources(transaction.type, target),
                     delivery=delivery,
                     set_fields={"provider_reference": event.new_provider_reference},
                 )

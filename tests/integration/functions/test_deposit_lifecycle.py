@@ -375,3 +375,17 @@ def test_the_janitor_fails_abandoned_and_cancels_expired_deposits(lifecycle: Lif
         lifecycle.sandbox_body(store.get(expired.transaction_id), "succeeded")
     )
     assert store.get(expired.transaction_id).status is Status.MANUAL_REVIEW
+
+
+def test_a_second_success_never_credits_a_deposit_in_review(lifecycle: Lifecycle) -> None:
+    # Found by the model-based test: after an amount mismatch, a later
+    # "succeeded" with the right amount used to take review -> confirmed -> credited.
+    deposit = lifecycle.deposit()
+    mismatch = lifecycle.sandbox_body(deposit, "succeeded", amount="24.00")
+    assert lifecycle.sandbox_webhook(mismatch)[0] == 200
+    assert lifecycle.transaction(deposit.transaction_id).status is Status.MANUAL_REVIEW
+    right = lifecycle.sandbox_body(deposit, "succeeded")
+    assert lifecycle.sandbox_webhook(right)[0] == 200
+    assert lifecycle.transaction(deposit.transaction_id).status is Status.MANUAL_REVIEW
+    assert lifecycle.drain() == 0
+    assert balance(lifecycle) == Decimal("100.00")

@@ -9,9 +9,12 @@ import pytest
 from cashier_core.statuses import (
     ALLOWED_SOURCES,
     INITIAL_STATUS,
+    OPERATOR_ONLY,
     WORK_QUEUE_STATUSES,
     Status,
     TransactionType,
+    allowed_sources,
+    automatic_sources,
     can_transition,
     is_final,
 )
@@ -144,3 +147,20 @@ def test_work_queue_holds_exactly_the_statuses_someone_must_act_on() -> None:
         Status.CREDIT_FAILED,
         Status.MANUAL_REVIEW,
     } == WORK_QUEUE_STATUSES
+
+
+@pytest.mark.parametrize("transaction_type", list(TransactionType))
+def test_automatic_sources_are_the_table_less_what_only_a_person_may_do(
+    transaction_type: TransactionType,
+) -> None:
+    for target in Status:
+        automatic = automatic_sources(transaction_type, target)
+        assert automatic <= allowed_sources(transaction_type, target)
+        for source in allowed_sources(transaction_type, target) - automatic:
+            assert (source, target) in OPERATOR_ONLY
+    assert Status.MANUAL_REVIEW not in automatic_sources(
+        TransactionType.DEPOSIT, Status.PROVIDER_CONFIRMED
+    )
+    assert Status.CREDIT_FAILED not in automatic_sources(
+        TransactionType.DEPOSIT, Status.PROVIDER_CONFIRMED
+    )
