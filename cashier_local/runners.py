@@ -64,7 +64,7 @@ class QueuePoller(threading.Thread):
         refs: dict[str, str],
         attributes: dict[str, str],
     ) -> None:
-        super().__init__(name=f"poller-{function_id}", daemon=True)
+        super().__init__(name=f"poller-{function_id}", daemon=True)  # one of several
         queue_id = event_properties["Queue"]["Fn::GetAtt"][0]
         self._functions = functions
         self._function_id = function_id

@@ -85,6 +85,12 @@ def _function_ids() -> list[str]:
     return sorted(template.functions())
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # The stdlib's backlog of 5 resets bursts of clients (the race tests send 32 at once).
+    request_queue_size = 128
+
+
 def _make_handler(router: Any) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -186,14 +192,16 @@ def start(port: int, seed_path: Path | None = None) -> tuple[Stack, list[Any]]:
             return page.handle(method, path, query, body)
         return gateway.handle(method, path, query, headers, body, client_ip=client_ip)
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(router))
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", port), _make_handler(router))
     threading.Thread(target=server.serve_forever, name="gateway", daemon=True).start()
 
     runners: list[Any] = []
     for spec in template.functions().values():
         for queue_event in spec.queue_events:
-            runners.append(
+            # As the event source mapping, up to ScalingConfig's MaximumConcurrency
+            # batches are in flight at once, so duplicates really meet concurrently.
+            pollers = int(queue_event.get("ScalingConfig", {}).get("MaximumConcurrency", 2))
+            runners.extend(
                 QueuePoller(
                     functions,
                     spec.logical_id,
@@ -202,6 +210,7 @@ def start(port: int, seed_path: Path | None = None) -> tuple[Stack, list[Any]]:
                     refs=resources.refs,
                     attributes=resources.attributes,
                 )
+                for _ in range(pollers)
             )
     override = os.environ.get("CASHIER_SCHEDULE_SECONDS")
     runners.append(Scheduler(functions, resources.refs, float(override) if override else None))

@@ -1,8 +1,10 @@
 """Idempotency-Key for the POST endpoints, on Powertools Idempotency.
 
 The first response for (operation, customer, key) is stored for 24 hours and
-replayed; the same key with a different body is `idempotency_key_reused`; a
-second request while the first is still running is
+replayed; the same key with a different body is `idempotency_key_reused`.
+A request that arrives while the first with its key is still running waits
+for it (up to IN_PROGRESS_WAIT_SECONDS) and then answers with the same stored
+response, so concurrent retries all see one answer; past the wait it is
 `idempotency_request_in_progress`. Refusals raised before anything is written
 are not stored, so a corrected retry may reuse the key.
 """
@@ -10,6 +12,7 @@ are not stored, so a corrected retry may reuse the key.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -27,6 +30,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from cashier_core.errors import IdempotencyInProgress, IdempotencyKeyReused
 
 RETENTION_SECONDS: Final = 24 * 60 * 60
+# Well inside the functions' 10 s timeout; the first request is one provider call.
+IN_PROGRESS_WAIT_SECONDS: Final = 5.0
 
 Reply = tuple[int, dict[str, Any]]
 
@@ -64,17 +69,23 @@ class IdempotentRequests:
 
         if context is not None:
             self._config.register_lambda_context(context)
-        try:
-            stored = execute(
-                request={
-                    "operation": operation,
-                    "customer_id": customer_id,
-                    "idempotency_key": idempotency_key,
-                    "body": body,
-                }
-            )
-        except IdempotencyValidationError as error:
-            raise IdempotencyKeyReused() from error
-        except IdempotencyAlreadyInProgressError as error:
-            raise IdempotencyInProgress() from error
-        return int(stored["status"]), stored["reply"]
+        request = {
+            "operation": operation,
+            "customer_id": customer_id,
+            "idempotency_key": idempotency_key,
+            "body": body,
+        }
+        deadline = time.monotonic() + IN_PROGRESS_WAIT_SECONDS
+        pause = 0.05
+        while True:
+            try:
+                stored = execute(request=request)
+            except IdempotencyValidationError as error:
+                raise IdempotencyKeyReused() from error
+            except IdempotencyAlreadyInProgressError as error:
+                if time.monotonic() + pause > deadline:
+                    raise IdempotencyInProgress() from error
+                time.sleep(pause)  # the first request is still running: replay its answer
+                pause = min(pause * 2, 0.5)
+                continue
+            return int(stored["status"]), stored["reply"]
