@@ -27,11 +27,14 @@ cashier = Cashier.from_environment()
 @app.get(
     "/cashier/transactions",
     summary="The caller's transactions, newest first",
-    responses=responses(200, HistoryReply, 400),
+    responses=responses(200, HistoryReply, 400, 404),
 )
 def get_cashier_transactions(query: Annotated[HistoryQueryParams, Query()]) -> HistoryReply:
     reject_unknown_query(app, HistoryQueryParams.model_fields)
     caller = current_caller(app)
+    if query.account_id is not None:
+        # Another customer's account answers exactly as a missing one: 404.
+        cashier.accounts.get_for_customer(caller.customer_id, query.account_id)
     history = HistoryQuery(
         customer_id=caller.customer_id,
         account_id=query.account_id,

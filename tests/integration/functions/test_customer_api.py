@@ -388,7 +388,9 @@ def test_history_pages_filters_and_refuses_foreign_or_altered_cursors(api: Custo
     for who, bad in ((ALICE, altered), (MALLORY, cursor), (ALICE, "garbage")):
         got_status, body = api.history(who, limit="2", cursor=bad)
         assert (got_status, error_code(body)) == (400, "invalid_cursor")
-    assert api.history(ALICE, account_id="acc-mallory-usd")[1]["transactions"] == []
+    foreign = api.history(ALICE, account_id="acc-mallory-usd")
+    assert foreign == api.history(ALICE, account_id="acc-no-such-account")
+    assert (foreign[0], error_code(foreign[1])) == (404, "account_not_found")
 
 
 @pytest.mark.parametrize(
