@@ -53,4 +53,5 @@ def _is_queue_error(error: Exception) -> bool:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return handle(app, event, context, max_body=MAX_WEBHOOK_BYTES)
+    # Providers sign raw bytes; the signature, not the media type, is checked.
+    return handle(app, event, context, max_body=MAX_WEBHOOK_BYTES, json_body=False)

@@ -32,6 +32,7 @@ from cashier_core.errors import (
     RouteNotFound,
     Unauthorized,
     UnknownField,
+    UnsupportedMediaType,
 )
 from cashier_core.schemas import ErrorReply
 from cashier_core.telemetry import count
@@ -130,7 +131,7 @@ def responses(
             "content": {"application/json": {"model": success_model}},
         }
     }
-    for status in (*errors, unauthenticated, 413, 422):
+    for status in (*errors, unauthenticated, 413, 415, 422):
         documented[status] = {
             "description": HTTPStatus(status).phrase,
             "content": {"application/json": {"model": ErrorReply}},
@@ -155,22 +156,40 @@ def body_size(event: Mapping[str, Any]) -> int:
     return len(body.encode("utf-8"))
 
 
+def _is_json(content_type: str | None) -> bool:
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _refusal(error: CashierError) -> dict[str, Any]:
+    return {
+        "statusCode": error.http_status,
+        "headers": {"Content-Type": "application/json"},
+        "body": error_body(error.code, error.message),
+        "isBase64Encoded": False,
+    }
+
+
 def handle(
     app: APIGatewayRestResolver,
     event: dict[str, Any],
     context: LambdaContext,
     *,
     max_body: int = MAX_BODY_BYTES,
+    json_body: bool = True,
 ) -> dict[str, Any]:
-    """Entry point of every API function: size guard, then the resolver."""
+    """Entry point of every API function: size and media-type guards, then the
+    resolver. `json_body=False` for a route that reads its raw bytes (webhooks)."""
     if body_size(event) > max_body:
-        too_large = BodyTooLarge(f"The body is over {max_body} bytes.")
-        return {
-            "statusCode": too_large.http_status,
-            "headers": {"Content-Type": "application/json"},
-            "body": error_body(too_large.code, too_large.message),
-            "isBase64Encoded": False,
-        }
+        return _refusal(BodyTooLarge(f"The body is over {max_body} bytes."))
+    if json_body and event.get("body"):
+        headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
+        if not _is_json(headers.get("content-type")):
+            return _refusal(UnsupportedMediaType())
+        try:
+            decode_base64_body(event).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return _refusal(MalformedJson())  # JSON is UTF-8; API Gateway sent base64
     return app.resolve(event, context)
 
 

@@ -268,6 +268,12 @@ class BodyTooLarge(CashierError):
     default_message = "The request body is too large."
 
 
+class UnsupportedMediaType(CashierError):
+    code = "unsupported_media_type"
+    http_status = 415
+    default_message = "Send the body as application/json."
+
+
 class MalformedJson(CashierError):
     code = "malformed_json"
     http_status = 400

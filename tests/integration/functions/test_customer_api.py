@@ -9,6 +9,7 @@ import pytest
 
 from cashier_core.models import LedgerKind
 from cashier_core.statuses import Status
+from cashier_local.events import api_event, authorizer_context
 from tests.support.customer_api import CustomerApi
 from tests.support.lambdas import invoke, load_function, reply, sample_event
 
@@ -444,3 +445,34 @@ def test_anything_but_a_live_customer_session_is_unauthorized(
     event["authorizationToken"] = header
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         invoke(load_function("SessionAuthorizerFunction"), event)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "status", "code"),
+    [
+        ("text/plain", b'{"account_id": "acc-alice-usd"}', 415, "unsupported_media_type"),
+        (
+            "application/x-www-form-urlencoded",
+            b"account_id=acc-alice-usd",
+            415,
+            "unsupported_media_type",
+        ),
+        ("application/json", b"\xff\x01", 400, "malformed_json"),
+        ("application/json; charset=utf-8", b"{bad", 400, "malformed_json"),
+    ],
+)
+def test_a_body_that_is_not_utf8_json_is_refused_before_parsing(
+    api: CustomerApi, content_type: str, body: bytes, status: int, code: str
+) -> None:
+    # Found by schemathesis: both used to end in a 500.
+    event = api_event(
+        method="POST",
+        resource="/cashier/deposit",
+        path="/cashier/deposit",
+        headers=[("Content-Type", content_type), ("Idempotency-Key", "media-type-0001")],
+        body=body,
+        authorizer=authorizer_context(ALICE, "brand-alpha"),
+    )
+    got = reply(api.raw("CreateCashierDepositFunction", event))
+    assert (got[0], error_code(got[1])) == (status, code)
+    assert api.transactions_of(ALICE) == []
