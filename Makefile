@@ -14,13 +14,14 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= eu-west-1
 
-.PHONY: help venv lint format typecheck test unit integration e2e build check-build run invoke redrive
+.PHONY: help venv lint format typecheck test unit integration e2e build check-build run invoke redrive bench
 
 help:
 	@echo "make run    - run the cashier locally (local stack)"
 	@echo "make test   - lint, type-check, validate the template, sam build, all tests"
 	@echo "make build  - sam build into .aws-sam/"
 	@echo "make redrive - move dead-lettered credits back to the credit queue"
+	@echo "make bench  - cold start, AWS calls, warm latency, layer size -> docs/benchmarks.md"
 
 $(STAMP): requirements-dev.txt layers/cashier_core/requirements.txt Makefile
 	@test -n "$(PYTHON313)" || { echo "python3.13 is required (the Lambda runtime's version)"; exit 1; }
@@ -77,3 +78,15 @@ invoke: $(STAMP)
 # Against `make run` by default; in AWS: make redrive ARGS="--dlq-arn <arn>"
 redrive: $(STAMP)
 	$(BIN)/python -m cashier_local.redrive $(ARGS)
+
+# Cold start, AWS calls per operation, warm latency and layer size -> docs/benchmarks.md.
+# Cold starts are measured in a venv holding only what a function has in Lambda.
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed: layers/cashier_core/requirements.txt providers/requirements.txt requirements-dev.txt
+	$(PYTHON313) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r layers/cashier_core/requirements.txt \
+		-r providers/requirements.txt "$$(grep -E '^boto3==' requirements-dev.txt)"
+	touch $@
+
+bench: build $(BENCH_VENV)/.installed
+	BENCH_PYTHON=$(BENCH_VENV)/bin/python $(BIN)/python bench/benchmark.py

@@ -15,7 +15,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from cashier_core.errors import ConfigurationError
-from cashier_core.models import BrandSettings, ProviderConfig, utc_now
+from cashier_core.models import (
+    BrandSettings,
+    CustomerRecord,
+    ProviderConfig,
+    TradingAccount,
+    utc_now,
+)
 from cashier_core.providers import Credentials
 from cashier_core.storage.cursor import CursorCodec
 from cashier_core.storage.records import (
@@ -25,6 +31,7 @@ from cashier_core.storage.records import (
     CustomerStore,
     ProviderConfigStore,
     SessionStore,
+    read_customer_and_account,
 )
 from cashier_core.storage.tables import TableNames
 from cashier_core.storage.transactions import TransactionStore
@@ -75,6 +82,8 @@ class Cashier:
         read_secret: Callable[[str], str] = _read_secret,
     ) -> None:
         self.clock = clock
+        self._dynamodb = dynamodb
+        self._tables = tables
         self.transactions = TransactionStore(dynamodb, tables, clock)
         self.accounts = AccountStore(dynamodb, tables.accounts)
         self.customers = CustomerStore(dynamodb, tables.customers)
@@ -92,6 +101,19 @@ class Cashier:
         import boto3
 
         return cls(boto3.client("dynamodb"), TableNames.from_environment())
+
+    def customer_and_account(
+        self, customer_id: str, account_id: str
+    ) -> tuple[CustomerRecord, TradingAccount | None]:
+        """Both in one call; the account is None when missing or another
+        customer's, so each caller keeps its own order of checks."""
+        return read_customer_and_account(
+            self._dynamodb,
+            customers_table=self._tables.customers,
+            accounts_table=self._tables.accounts,
+            customer_id=customer_id,
+            account_id=account_id,
+        )
 
     def provider_configs(self, brand_id: str) -> list[ProviderConfig]:
         return self._configs_by_brand.get(brand_id, lambda: self.configs.for_brand(brand_id))

@@ -40,6 +40,7 @@ from cashier_core.eligibility import (
 )
 from cashier_core.errors import (
     AccountCurrencyMismatch,
+    AccountNotFound,
     AlreadyApplied,
     CashierError,
     DepositsNotAllowed,
@@ -93,8 +94,9 @@ def evaluate_for(
 def list_methods(
     cashier: Cashier, caller: Caller, account_id: str, *, explain: bool
 ) -> MethodsReply:
-    customer = cashier.customers.get(caller.customer_id)
-    account = cashier.accounts.get_for_customer(caller.customer_id, account_id)
+    customer, account = cashier.customer_and_account(caller.customer_id, account_id)
+    if account is None:
+        raise AccountNotFound()
     if not customer.deposit_allowed:
         return MethodsReply(
             account_id=account.account_id,
@@ -157,10 +159,11 @@ def create_deposit(
     *,
     webhook_base_url: str | None,
 ) -> DepositResult:
-    customer = cashier.customers.get(caller.customer_id)
-    if not customer.deposit_allowed:
+    customer, account = cashier.customer_and_account(caller.customer_id, body.account_id)
+    if not customer.deposit_allowed:  # the hard gate, before anything about the account
         raise DepositsNotAllowed()
-    account = cashier.accounts.get_for_customer(caller.customer_id, body.account_id)
+    if account is None:
+        raise AccountNotFound()
     currency = validate_currency(body.currency)
     if currency != account.currency:
         raise AccountCurrencyMismatch("The deposit's currency is not the account's currency.")

@@ -13,6 +13,7 @@ from cashier_core.api import Caller
 from cashier_core.cashier import Cashier
 from cashier_core.errors import (
     AccountCurrencyMismatch,
+    AccountNotFound,
     AlreadyApplied,
     IdempotencyKeyReused,
     InsufficientFunds,
@@ -29,10 +30,11 @@ from cashier_core.telemetry import count
 def create_withdrawal(
     cashier: Cashier, caller: Caller, body: WithdrawalBody, idempotency_key: str
 ) -> Transaction:
-    customer = cashier.customers.get(caller.customer_id)
-    if not customer.withdrawal_allowed:
+    customer, account = cashier.customer_and_account(caller.customer_id, body.account_id)
+    if not customer.withdrawal_allowed:  # the hard gate, before anything about the account
         raise WithdrawalsNotAllowed()
-    account = cashier.accounts.get_for_customer(caller.customer_id, body.account_id)
+    if account is None:
+        raise AccountNotFound()
     currency = validate_currency(body.currency)
     if currency != account.currency:
         raise AccountCurrencyMismatch("The withdrawal's currency is not the account's currency.")

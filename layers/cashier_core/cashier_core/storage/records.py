@@ -64,6 +64,48 @@ class _Table:
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
+def read_customer_and_account(
+    client: DynamoDBClient,
+    *,
+    customers_table: str,
+    accounts_table: str,
+    customer_id: str,
+    account_id: str,
+) -> tuple[CustomerRecord, TradingAccount | None]:
+    """The two records every customer request starts from, in one BatchGetItem
+    (it keeps a deposit's whole lifecycle within ten AWS calls). The account is
+    None when it is missing or another customer's: the caller raises
+    AccountNotFound where its order of checks puts it."""
+    wanted: dict[str, Any] = {
+        customers_table: {"Keys": [{"customer_id": {"S": customer_id}}]},
+        accounts_table: {
+            "Keys": [{"account_id": {"S": account_id}, "sk": {"S": ACCOUNT_SORT_KEY}}]
+        },
+    }
+    found: dict[str, list[dict[str, Any]]] = {customers_table: [], accounts_table: []}
+    for _ in range(5):
+        try:
+            response = client.batch_get_item(RequestItems=wanted)
+        except ClientError as error:
+            if error.response["Error"]["Code"] in RETRYABLE_CODES:
+                raise RetryableConflict() from error
+            raise
+        for table, items in response.get("Responses", {}).items():
+            found[table].extend(items)
+        wanted = dict(response.get("UnprocessedKeys") or {})
+        if not wanted:
+            break
+    else:
+        raise RetryableConflict("The customer's records could not be read; retry.")
+    if not found[customers_table]:
+        raise CustomerNotFound()
+    customer = from_item(CustomerRecord, found[customers_table][0])
+    accounts = [from_item(TradingAccount, item) for item in found[accounts_table]]
+    if not accounts or accounts[0].customer_id != customer_id:
+        return customer, None
+    return customer, accounts[0]
+
+
 class CustomerStore(_Table):
     def get(self, customer_id: str) -> CustomerRecord:
         customer = self._get(CustomerRecord, {"customer_id": {"S": customer_id}})

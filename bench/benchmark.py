@@ -1,0 +1,410 @@
+"""`make bench`: cold start, AWS calls per operation, warm latency, layer size.
+
+A script, never a timed test. It writes docs/benchmarks.md and prints the same.
+
+1. Cold init: a fresh interpreter imports one function's app module, with its
+   folder and the layers on the path and its template environment set; the
+   median of RUNS, as a ratio against the floor measured in the same run: a
+   fresh interpreter importing boto3 and creating a DynamoDB client.
+2. AWS calls per operation, counted with a botocore `before-call` hook on
+   every client, against moto with the default seed, caches warm (the second
+   lifecycle): authorizer, deposit, webhook, credit, withdrawal, and one whole
+   deposit lifecycle (authorizer + deposit + webhook + credit).
+3. Warm handler latency: p50 and p99 of WARM_CALLS invocations per function
+   against moto in-process (moto's own time included).
+4. Layer size: the built layers' unzipped size (`sam build` output).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "layers" / "cashier_core"), str(REPO / "providers")]
+
+RUNS = int(os.environ.get("BENCH_RUNS", "7"))
+WARM_CALLS = int(os.environ.get("BENCH_WARM_CALLS", "1000"))
+COLD_TARGET = 1.25
+CALLS_TARGET = 10
+REGION = "eu-west-1"
+OPERATOR = "arn:aws:sts::123456789012:assumed-role/cashier-backoffice-operator/bench"
+
+FLOOR = """
+import time
+started = time.perf_counter()
+import boto3
+boto3.client("dynamodb", region_name="eu-west-1")
+print(time.perf_counter() - started)
+"""
+# What the shared libraries cost on top of the floor, to explain the ratios.
+REFERENCES = {
+    "floor + pydantic": "import pydantic",
+    "floor + Powertools Logger": "from aws_lambda_powertools import Logger",
+    "floor + Powertools REST resolver with validation": (
+        "from aws_lambda_powertools.event_handler import APIGatewayRestResolver\n"
+        "APIGatewayRestResolver(enable_validation=True)"
+    ),
+}
+FUNCTION = """
+import sys, time
+sys.path[:0] = {paths!r}
+started = time.perf_counter()
+import app
+print(time.perf_counter() - started)
+"""
+
+
+# --- 1. cold init ---------------------------------------------------------------
+# Children run where Lambda's packages are and nothing else: a venv with the
+# layers' requirements and the runtime's boto3 (`make bench` builds it), not the
+# development venv, whose extra packages (pyOpenSSL, awscrt) boto3 would import.
+CHILD_PYTHON = os.environ.get("BENCH_PYTHON", sys.executable)
+
+
+def _child(code: str, env: dict[str, str]) -> float:
+    result = subprocess.run(
+        [CHILD_PYTHON, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def cold_starts() -> tuple[float, dict[str, float]]:
+    from cashier_local import template
+
+    base = {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    layer_paths = {
+        "CashierCoreLayer": str(REPO / "layers" / "cashier_core"),
+        "ProvidersLayer": str(REPO / "providers"),
+    }
+    floors: list[float] = []
+    samples: dict[str, list[float]] = {}
+    functions = template.functions()
+    for _ in range(RUNS):  # interleaved, so drift hits the floor and the functions alike
+        floors.append(_child(FLOOR, base))
+        for name, extra in REFERENCES.items():
+            code = FLOOR.replace("print(", extra + "\nprint(", 1)
+            samples.setdefault(name, []).append(_child(code, base))
+        for function_id, spec in functions.items():
+            paths = [str(spec.code_dir), *(layer_paths[layer] for layer in spec.layers)]
+            env = {**base, **template.placeholder_environment(function_id)}
+            samples.setdefault(function_id, []).append(_child(FUNCTION.format(paths=paths), env))
+    return statistics.median(floors), {k: statistics.median(v) for k, v in samples.items()}
+
+
+# --- 2 and 3: against moto ----------------------------------------------------------
+class CallCounter:
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        self.calls[f"{model.service_model.service_name}:{model.name}"] += 1
+
+    @contextmanager
+    def counting(self) -> Iterator[Counter[str]]:
+        self.calls = Counter()
+        yield self.calls
+
+
+@contextmanager
+def local_world() -> Iterator[tuple[Any, CallCounter]]:
+    """moto with the template's resources and the default seed; every boto3
+    client made from here on reports its calls to the counter."""
+    import boto3
+    import botocore.session
+    from moto import mock_aws
+
+    os.environ.update(
+        {"AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "bench",
+         "AWS_SECRET_ACCESS_KEY": "bench", "POWERTOOLS_METRICS_NAMESPACE": "CashierBench",
+         "POWERTOOLS_LOG_LEVEL": "ERROR", "PUBLIC_API_URL": "http://127.0.0.1:3000"}
+    )  # fmt: skip
+    counter = CallCounter()
+    # Every client, from any session (Powertools makes its own), gets the hook.
+    create_client = botocore.session.Session.create_client
+
+    def counted_client(self: Any, *args: Any, **kwargs: Any) -> Any:
+        client = create_client(self, *args, **kwargs)
+        client.meta.events.register("before-call", counter)
+        return client
+
+    botocore.session.Session.create_client = counted_client  # type: ignore[method-assign]
+    with mock_aws():
+        from cashier_local.resources import provision
+        from cashier_local.seed import apply_seed, read_seed
+
+        session = boto3.session.Session(region_name=REGION)
+        dynamodb, sqs = session.client("dynamodb"), session.client("sqs")
+        resources = provision(
+            dynamodb=dynamodb, sqs=sqs, secretsmanager=session.client("secretsmanager")
+        )
+        for name, value in resources.environment("CreditWorkerFunction").items():
+            os.environ[name] = value
+        from cashier_core.storage.tables import TableNames
+
+        secrets = apply_seed(
+            read_seed(),
+            dynamodb=dynamodb,
+            secretsmanager=session.client("secretsmanager"),
+            tables=TableNames.from_environment(),
+            now=datetime.now(UTC),
+        )
+        yield (resources, secrets, sqs), counter
+
+
+class Lambdas:
+    def __init__(self) -> None:
+        self.modules: dict[str, Any] = {}
+
+    def __call__(self, function_id: str, event: Any) -> Any:
+        from cashier_local.lambdas import invoke, load_function
+
+        if function_id not in self.modules:
+            self.modules[function_id] = load_function(function_id)
+        return invoke(self.modules[function_id], event, function_id)
+
+
+def _events(secrets: dict[str, Any]) -> dict[str, Callable[..., Any]]:
+    from cashier_local.events import api_event, authorizer_context
+    from cashier_providers import signing
+
+    alice = authorizer_context("cus-alice", "brand-alpha")
+    secret = secrets["cashier/providers/brand-alpha/sandbox"]["webhook_secrets"][0]
+
+    def deposit() -> dict[str, Any]:
+        body = {
+            "account_id": "acc-alice-usd",
+            "method_id": "card-sandbox",
+            "amount": "25.00",
+            "currency": "USD",
+        }
+        return api_event(method="POST", resource="/cashier/deposit", path="/cashier/deposit",
+                         headers=[("Content-Type", "application/json"), ("Idempotency-Key", f"bench-{uuid.uuid4().hex}")],
+                         body=json.dumps(body).encode(), authorizer=alice)  # fmt: skip
+
+    def withdrawal() -> dict[str, Any]:
+        body = {"account_id": "acc-dan-jpy", "amount": "1", "currency": "JPY"}
+        return api_event(method="POST", resource="/cashier/withdrawal", path="/cashier/withdrawal",
+                         headers=[("Content-Type", "application/json"), ("Idempotency-Key", f"bench-{uuid.uuid4().hex}")],
+                         body=json.dumps(body).encode(), authorizer=authorizer_context("cus-dan", "brand-beta"))  # fmt: skip
+
+    def webhook(transaction: dict[str, Any]) -> dict[str, Any]:
+        raw = json.dumps({"event_id": f"evt_{uuid.uuid4().hex}", "transaction_id": transaction["transaction_id"],
+                          "status": "succeeded", "amount": "25.00", "currency": "USD"}).encode()  # fmt: skip
+        header = signing.sign(raw, secret, int(time.time()))
+        return api_event(method="POST", resource="/cashier/webhook/{provider}", path="/cashier/webhook/sandbox",
+                         path_parameters={"provider": "sandbox"}, body=raw,
+                         headers=[("Content-Type", "application/json"), ("X-Sandbox-Signature", header)])  # fmt: skip
+
+    def methods() -> dict[str, Any]:
+        return api_event(method="GET", resource="/cashier/methods", path="/cashier/methods",
+                         query=[("account_id", "acc-alice-usd")], authorizer=alice)  # fmt: skip
+
+    def history() -> dict[str, Any]:
+        return api_event(method="GET", resource="/cashier/transactions", path="/cashier/transactions",
+                         query=[("limit", "20")], authorizer=alice)  # fmt: skip
+
+    def authorizer() -> dict[str, Any]:
+        return {"type": "TOKEN", "authorizationToken": "Bearer demo-alice-local-session-0001",
+                "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:local/v1/GET/cashier/methods"}  # fmt: skip
+
+    return {"deposit": deposit, "withdrawal": withdrawal, "webhook": webhook, "methods": methods,
+            "history": history, "authorizer": authorizer}  # fmt: skip
+
+
+def _sqs_event(messages: list[dict[str, Any]], arn: str) -> dict[str, Any]:
+    from cashier_local.runners import sqs_event
+
+    return sqs_event(messages, arn, REGION)
+
+
+def aws_calls_and_latency() -> tuple[dict[str, int], dict[str, tuple[float, float]]]:
+    with local_world() as ((resources, secrets, sqs), counter):
+        call = Lambdas()
+        events = _events(secrets)
+        queue_url, queue_arn = (
+            resources.refs["CreditQueue"],
+            resources.attributes["CreditQueue.Arn"],
+        )
+
+        def one_lifecycle() -> dict[str, int]:
+            counts: dict[str, int] = {}
+            with counter.counting() as calls:
+                call("SessionAuthorizerFunction", events["authorizer"]())
+            counts["authorizer"] = sum(calls.values())
+            with counter.counting() as calls:
+                created = json.loads(
+                    call("CreateCashierDepositFunction", events["deposit"]())["body"]
+                )
+            counts["deposit"] = sum(calls.values())
+            with counter.counting() as calls:
+                call("ProcessCashierWebhookFunction", events["webhook"](created["transaction"]))
+            counts["webhook"] = sum(calls.values())
+            messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1)["Messages"]
+            with counter.counting() as calls:
+                call("CreditWorkerFunction", _sqs_event(messages, queue_arn))
+            counts["credit"] = sum(calls.values())
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=messages[0]["ReceiptHandle"])
+            with counter.counting() as calls:
+                call("CreateCashierWithdrawalFunction", events["withdrawal"]())
+            counts["withdrawal"] = sum(calls.values())
+            counts["deposit lifecycle (authorizer + deposit + webhook + credit)"] = sum(
+                counts[k] for k in ("authorizer", "deposit", "webhook", "credit")
+            )
+            return counts
+
+        one_lifecycle()  # cold: caches fill
+        counts = one_lifecycle()  # warm: what a busy container does
+
+        latency: dict[str, tuple[float, float]] = {}
+        plans: list[tuple[str, str, Callable[[], Any]]] = [
+            ("authorizer", "SessionAuthorizerFunction", events["authorizer"]),
+            ("methods", "GetCashierMethodsFunction", events["methods"]),
+            ("history", "GetCashierTransactionsFunction", events["history"]),
+            ("deposit", "CreateCashierDepositFunction", events["deposit"]),
+            ("withdrawal", "CreateCashierWithdrawalFunction", events["withdrawal"]),
+        ]
+        for name, function_id, make in plans:
+            timings = []
+            for _ in range(WARM_CALLS):
+                event = make()
+                started = time.perf_counter()
+                call(function_id, event)
+                timings.append((time.perf_counter() - started) * 1000)
+            latency[name] = _p50_p99(timings)
+        # Webhook and credit over the deposits just made.
+        deposits = _pending_deposits(resources)
+        webhook_timings, credit_timings = [], []
+        for transaction_id in deposits[:WARM_CALLS]:
+            event = events["webhook"]({"transaction_id": transaction_id})
+            started = time.perf_counter()
+            call("ProcessCashierWebhookFunction", event)
+            webhook_timings.append((time.perf_counter() - started) * 1000)
+            messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1)["Messages"]
+            started = time.perf_counter()
+            call("CreditWorkerFunction", _sqs_event(messages, queue_arn))
+            credit_timings.append((time.perf_counter() - started) * 1000)
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=messages[0]["ReceiptHandle"])
+        latency["webhook"] = _p50_p99(webhook_timings)
+        latency["credit"] = _p50_p99(credit_timings)
+        return counts, latency
+
+
+def _pending_deposits(resources: Any) -> list[str]:
+    import boto3
+
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    found = []
+    for page in dynamodb.get_paginator("scan").paginate(
+        TableName=resources.refs["TransactionsTable"]
+    ):
+        found += [i["transaction_id"]["S"] for i in page["Items"] if i["status"]["N"] == "1"]
+    return found
+
+
+def _p50_p99(timings: list[float]) -> tuple[float, float]:
+    ordered = sorted(timings)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+# --- 4. layer size ------------------------------------------------------------------
+def layer_sizes() -> dict[str, int]:
+    build = REPO / ".aws-sam" / "build"
+    sizes = {}
+    for layer in ("CashierCoreLayer", "ProvidersLayer"):
+        root = build / layer
+        if root.exists():
+            sizes[layer] = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    return sizes
+
+
+# --- report ------------------------------------------------------------------------
+def machine() -> str:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), "
+            f"Python {platform.python_version()}")  # fmt: skip
+
+
+def main() -> int:
+    floor, colds = cold_starts()
+    counts, latency = aws_calls_and_latency()
+    sizes = layer_sizes()
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured by `make bench` (bench/benchmark.py) on {datetime.now(UTC):%Y-%m-%d}: {machine()}.",
+        "Figures move with the machine's load; the ratios and counts are what to watch.",
+        "",
+        "## Cold init (fresh interpreter, median of "
+        f"{RUNS}; floor = `import boto3` + a DynamoDB client = {floor * 1000:.0f} ms)",
+        "",
+        f"| function | init ms | × floor | within {COLD_TARGET}× |",
+        "|---|---|---|---|",
+    ]
+    for function_id, seconds in sorted(
+        colds.items(), key=lambda item: (item[0] in REFERENCES, item[0])
+    ):
+        if (
+            function_id in REFERENCES
+            and "reference points" not in lines[-1]
+            and not any("reference points" in line for line in lines)
+        ):
+            lines.append("| *reference points (no function code)* | | | |")
+        ratio = seconds / floor
+        lines.append(
+            f"| {function_id} | {seconds * 1000:.0f} | {ratio:.2f} | {'yes' if ratio <= COLD_TARGET else '**no**'} |"
+        )
+    lines += ["", f"## AWS calls per operation (warm caches; target ≤ {CALLS_TARGET} for a deposit's lifecycle)", "",
+              "| operation | AWS calls |", "|---|---|"]  # fmt: skip
+    lines += [f"| {name} | {count} |" for name, count in counts.items()]
+    lines += ["", f"## Warm handler latency against moto ({WARM_CALLS} invocations each)", "",
+              "| handler | p50 ms | p99 ms |", "|---|---|---|"]  # fmt: skip
+    lines += [f"| {name} | {p50:.2f} | {p99:.2f} |" for name, (p50, p99) in latency.items()]
+    lines += [
+        "",
+        "## Layer size (unzipped, `sam build` output)",
+        "",
+        "| layer | MiB |",
+        "|---|---|",
+    ]
+    lines += [f"| {name} | {size / 2**20:.1f} |" for name, size in sizes.items()] or [
+        "| (run `make build` first) | |"
+    ]
+    report = "\n".join(lines) + "\n"
+    print(report)
+    out = REPO / "docs" / "benchmarks.md"
+    if os.environ.get("BENCH_WRITE", "1") == "1":
+        existing = out.read_text() if out.exists() else ""
+        notes = existing.split("\n## Notes\n", 1)[1] if "\n## Notes\n" in existing else ""
+        out.write_text(report + ("\n## Notes\n" + notes if notes else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
