@@ -11,6 +11,7 @@ single credit path.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -416,7 +417,7 @@ def reconcile_account(cashier: Cashier, operator: Operator, account_id: str) -> 
     cashier.audit.append(
         AuditRecord(
             subject_id=account_id,
-            audit_id=f"reconcile#{at.isoformat()}",
+            audit_id=f"reconcile#{at.isoformat()}#{uuid.uuid4().hex[:8]}",
             action="reconcile_account",
             principal=operator.principal,
             reason="reconciliation",

@@ -231,11 +231,16 @@ class AuditStore(_Table):
     functions' IAM policies grant PutItem and Query on this table, nothing else)."""
 
     def append(self, record: AuditRecord) -> None:
-        self._client.put_item(
-            TableName=self._table_name,
-            Item=to_item(record),
-            ConditionExpression="attribute_not_exists(audit_id)",
-        )
+        try:
+            self._client.put_item(
+                TableName=self._table_name,
+                Item=to_item(record),
+                ConditionExpression="attribute_not_exists(audit_id)",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] in RETRYABLE_CODES:
+                raise RetryableConflict() from error
+            raise
 
     def of(self, subject_id: str) -> list[AuditRecord]:
         return list(
