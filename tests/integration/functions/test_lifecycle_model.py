@@ -131,6 +131,63 @@ class CashierModel(RuleBasedStateMachine):
         self.sent_messages: list[str] = []
         self.swept = False
 
+    def teardown(self) -> None:
+        """Remove what this example wrote. moto's TransactWriteItems deep-copies
+        each table it touches, so tables that grew with every example would
+        make a long run quadratic in time and memory."""
+        aws, dynamodb = self.aws, self.aws.dynamodb
+        transactions = [
+            item["transaction_id"]["S"]
+            for page in dynamodb.get_paginator("query").paginate(
+                TableName=aws.tables.transactions,
+                IndexName="by_customer",
+                KeyConditionExpression="customer_id = :c",
+                ExpressionAttributeValues={":c": {"S": self.customer_id}},
+            )
+            for item in page["Items"]
+        ]
+        for transaction_id in transactions:
+            dynamodb.delete_item(
+                TableName=aws.tables.transactions, Key={"transaction_id": {"S": transaction_id}}
+            )
+            for table, index, key in (
+                (aws.tables.webhook_deliveries, "by_transaction", "delivery_id"),
+                (aws.tables.audit, None, "audit_id"),
+            ):
+                request: dict[str, Any] = {
+                    "TableName": table,
+                    "KeyConditionExpression": f"{'transaction_id' if index else 'subject_id'} = :t",
+                    "ExpressionAttributeValues": {":t": {"S": transaction_id}},
+                }
+                if index:
+                    request["IndexName"] = index
+                for item in dynamodb.query(**request)["Items"]:
+                    item_key = (
+                        {key: item[key]}
+                        if index
+                        else {"subject_id": item["subject_id"], key: item[key]}
+                    )
+                    dynamodb.delete_item(TableName=table, Key=item_key)
+        for item in dynamodb.query(
+            TableName=aws.tables.accounts,
+            KeyConditionExpression="account_id = :a",
+            ExpressionAttributeValues={":a": {"S": self.account_id}},
+        )["Items"]:
+            dynamodb.delete_item(
+                TableName=aws.tables.accounts,
+                Key={"account_id": item["account_id"], "sk": item["sk"]},
+            )
+        dynamodb.delete_item(
+            TableName=aws.tables.customers, Key={"customer_id": {"S": self.customer_id}}
+        )
+        self.lifecycle.api.seed.customers[:] = [
+            c for c in self.lifecycle.api.seed.customers if c.customer_id != self.customer_id
+        ]
+        idempotency = aws.resources.refs["IdempotencyTable"]
+        for page in dynamodb.get_paginator("scan").paginate(TableName=idempotency):
+            for item in page["Items"]:
+                dynamodb.delete_item(TableName=idempotency, Key={"id": item["id"]})
+
     # --- helpers -----------------------------------------------------------------
     def _module(self, function_id: str) -> Any:
         return self.lifecycle.api.module(function_id)
