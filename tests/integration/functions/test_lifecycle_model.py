@@ -14,6 +14,7 @@ The default profile runs in `make test`; `--hypothesis-profile=deep` runs
 from __future__ import annotations
 
 import itertools
+import sys
 import time
 import uuid
 from collections import Counter
@@ -97,8 +98,11 @@ class CashierModel(RuleBasedStateMachine):
     deliveries = Bundle("deliveries")
     held = Bundle("withdrawals")
 
+    examples = 0  # how many examples a run made, for docs/reliability.md
+
     def __init__(self, lifecycle: Lifecycle) -> None:
         super().__init__()
+        CashierModel.examples += 1
         self.lifecycle = lifecycle
         self.aws = lifecycle.api.aws
         # Each example gets its own customer and account in the shared tables.
@@ -409,7 +413,9 @@ def model_settings() -> settings:
 
 
 def test_money_invariants_hold_under_any_sequence(lifecycle: Lifecycle) -> None:
+    CashierModel.examples = 0
     run_state_machine_as_test(lambda: CashierModel(lifecycle), settings=model_settings())
+    sys.stdout.write(f"\nmodel examples run: {CashierModel.examples}\n")  # seen with -s
 
 
 def test_the_invariants_see_a_double_credit(lifecycle: Lifecycle) -> None:
