@@ -113,6 +113,31 @@ def _act(
     raise RetryableConflict("The transaction kept changing; retry the operation.")
 
 
+def _status_move(
+    cashier: Cashier,
+    operator: Operator,
+    target: Status,
+    *,
+    reason: str,
+    only_from: frozenset[Status],
+    set_fields: Mapping[str, object] | None = None,
+) -> Move:
+    """A guarded status change, written with the action's audit record."""
+
+    def move(current: Transaction, audit: AuditNote) -> Transaction:
+        return cashier.transactions.apply_change(
+            current,
+            target,
+            reason=reason,
+            source=operator.source,
+            only_from=only_from,
+            set_fields=set_fields,
+            audit=audit,
+        )
+
+    return move
+
+
 def _load(cashier: Cashier, transaction_id: str, transaction_type: TransactionType) -> Transaction:
     transaction = cashier.transactions.get(transaction_id)
     if transaction.type is not transaction_type:
@@ -142,18 +167,14 @@ def approve_withdrawal(
 ) -> ActionResult:
     """manual_review -> provider_confirmed; the held funds stay debited."""
     transaction = _load(cashier, transaction_id, TransactionType.WITHDRAWAL)
-
-    def move(current: Transaction, audit: AuditNote) -> Transaction:
-        return cashier.transactions.apply_change(
-            current,
-            Status.PROVIDER_CONFIRMED,
-            reason=f"approved for payout: {note}" if note else "approved for payout",
-            source=operator.source,
-            only_from=frozenset({Status.MANUAL_REVIEW}),
-            set_fields={"provider_reference": payout_reference},
-            audit=audit,
-        )
-
+    move = _status_move(
+        cashier,
+        operator,
+        Status.PROVIDER_CONFIRMED,
+        reason=f"approved for payout: {note}" if note else "approved for payout",
+        only_from=frozenset({Status.MANUAL_REVIEW}),
+        set_fields={"provider_reference": payout_reference},
+    )
     return _act(
         cashier,
         operator,
@@ -230,16 +251,9 @@ def _confirm(
     reason: str,
     details: Mapping[str, str] | None = None,
 ) -> ActionResult:
-    def move(current: Transaction, audit: AuditNote) -> Transaction:
-        return cashier.transactions.apply_change(
-            current,
-            Status.PROVIDER_CONFIRMED,
-            reason=reason,
-            source=operator.source,
-            only_from=only_from,
-            audit=audit,
-        )
-
+    move = _status_move(
+        cashier, operator, Status.PROVIDER_CONFIRMED, reason=reason, only_from=only_from
+    )
     result = _act(
         cashier,
         operator,
@@ -277,17 +291,13 @@ def reject_reviewed_deposit(
 ) -> ActionResult:
     """manual_review -> failed: nothing is credited."""
     transaction = _load(cashier, transaction_id, TransactionType.DEPOSIT)
-
-    def move(current: Transaction, audit: AuditNote) -> Transaction:
-        return cashier.transactions.apply_change(
-            current,
-            Status.FAILED,
-            reason=f"rejected after review: {reason}",
-            source=operator.source,
-            only_from=frozenset({Status.MANUAL_REVIEW}),
-            audit=audit,
-        )
-
+    move = _status_move(
+        cashier,
+        operator,
+        Status.FAILED,
+        reason=f"rejected after review: {reason}",
+        only_from=frozenset({Status.MANUAL_REVIEW}),
+    )
     return _act(
         cashier,
         operator,
@@ -354,16 +364,13 @@ def confirm_bank_wire(
         else f"wire of {received_text} received after {transaction.status.api_name}"
     )
 
-    def move(current: Transaction, audit: AuditNote) -> Transaction:
-        return cashier.transactions.apply_change(
-            current,
-            Status.MANUAL_REVIEW,
-            reason=why,
-            source=operator.source,
-            only_from=frozenset({Status.PENDING_PAYMENT, Status.FAILED, Status.CANCELLED}),
-            audit=audit,
-        )
-
+    move = _status_move(
+        cashier,
+        operator,
+        Status.MANUAL_REVIEW,
+        reason=why,
+        only_from=frozenset({Status.PENDING_PAYMENT, Status.FAILED, Status.CANCELLED}),
+    )
     return _act(
         cashier,
         operator,
