@@ -343,15 +343,15 @@ class TransactionStore:
         cursor: str | None = None,
     ) -> Page:
         """The customer's transactions, newest first, filtered, one page at a time."""
-        if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise InvalidPageSize(f"limit must be between 1 and {MAX_PAGE_SIZE}.")
-        context = query.cursor_context()
-        start_key = codec.decode(cursor, context) if cursor is not None else None
-
         request, hash_name = self._history_request(query, limit)
         key_types = {hash_name: "S", "created_at": "S", "transaction_id": "S"}
         return self._page(
-            request, start_key, limit=limit, context=context, codec=codec, key_types=key_types
+            request,
+            cursor,
+            limit=limit,
+            context=query.cursor_context(),
+            codec=codec,
+            key_types=key_types,
         )
 
     def _history_request(self, query: HistoryQuery, limit: int) -> tuple[dict[str, Any], str]:
@@ -436,12 +436,8 @@ class TransactionStore:
         cursor: str | None = None,
     ) -> Page:
         """What waits for an operator, longest-waiting first, one page at a time."""
-        if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise InvalidPageSize(f"limit must be between 1 and {MAX_PAGE_SIZE}.")
         if query.status not in WORK_QUEUE_STATUSES:
             raise ValueError(f"{query.status.api_name} is not kept in the work-queue index")
-        context = query.cursor_context()
-        start_key = codec.decode(cursor, context) if cursor is not None else None
         names = {"#type": "type"}
         values: dict[str, Any] = {
             ":status": _n(int(query.status)),
@@ -464,13 +460,18 @@ class TransactionStore:
         }
         key_types = {"work_status": "N", "updated_at": "S", "transaction_id": "S"}
         return self._page(
-            request, start_key, limit=limit, context=context, codec=codec, key_types=key_types
+            request,
+            cursor,
+            limit=limit,
+            context=query.cursor_context(),
+            codec=codec,
+            key_types=key_types,
         )
 
     def _page(
         self,
         request: dict[str, Any],
-        start_key: Mapping[str, str] | None,
+        cursor: str | None,
         *,
         limit: int,
         context: str,
@@ -478,7 +479,11 @@ class TransactionStore:
         key_types: Mapping[str, str],
     ) -> Page:
         """Up to `limit` items of a filtered Query, and a cursor where more may follow.
-        `key_types` names the index's and the table's key attributes and their types."""
+        `key_types` names the index's and the table's key attributes and their types.
+        The page size and the cursor (bound to `context`) are checked before any query."""
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise InvalidPageSize(f"limit must be between 1 and {MAX_PAGE_SIZE}.")
+        start_key = codec.decode(cursor, context) if cursor is not None else None
         found: list[Item] = []
         last_key: dict[str, Any] | None = (
             {key: {key_types[key]: value} for key, value in start_key.items()}
