@@ -155,11 +155,10 @@ def local_world() -> Iterator[tuple[Any, CallCounter]]:
         counted_client.counted = True  # type: ignore[attr-defined]
         botocore.session.Session.create_client = counted_client  # type: ignore[method-assign]
     with mock_aws():
-        from aws_lambda_powertools.utilities import parameters
-
+        from cashier_core.cashier import forget_secrets
         from cashier_local.resources import provision
 
-        parameters.clear_caches()  # a new world has new secrets
+        forget_secrets()  # a new world has new secrets
         from cashier_local.seed import apply_seed, read_seed
 
         session = boto3.session.Session(region_name=REGION)

@@ -25,7 +25,7 @@ from cashier_core.schemas import DepositBody, DepositReply, TransactionReply
 
 app = create_resolver()
 cashier = Cashier.from_environment()
-idempotency = IdempotentRequests()
+idempotency = IdempotentRequests(cashier.dynamodb)
 WEBHOOK_BASE_URL = os.environ.get("PUBLIC_API_URL") or None
 
 

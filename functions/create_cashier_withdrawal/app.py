@@ -24,7 +24,7 @@ from cashier_core.withdrawals import create_withdrawal
 
 app = create_resolver()
 cashier = Cashier.from_environment()
-idempotency = IdempotentRequests()
+idempotency = IdempotentRequests(cashier.dynamodb)
 
 
 @app.post(

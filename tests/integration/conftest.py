@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from aws_lambda_powertools.utilities import parameters
 
+from cashier_core.cashier import forget_secrets
 from cashier_local.seed import apply_seed, read_seed
 from tests.conftest import REGION
 from tests.support import builders
@@ -34,7 +34,7 @@ def api(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> CustomerApi:
         tables=aws.tables,
         now=builders.T0,
     )
-    parameters.clear_caches()
+    forget_secrets()
     return CustomerApi(aws, seed, secrets)
 
 

@@ -7,6 +7,7 @@ request (this keeps a deposit's lifecycle within its AWS-call budget).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -37,6 +38,7 @@ from cashier_core.storage.tables import TableNames
 from cashier_core.storage.transactions import TransactionStore
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 CONFIG_CACHE_SECONDS: Final = 60
@@ -62,11 +64,26 @@ class _TtlCache[T]:
         self._entries.clear()
 
 
-def _read_secret(name: str) -> str:
-    # Powertools Parameters: one GetSecretValue per name per max_age.
-    from aws_lambda_powertools.utilities import parameters
+@functools.cache
+def _secrets() -> SecretsProvider:
+    # Powertools Parameters on a client of boto3's default session, which the
+    # container has loaded already: the module-level get_secret would build a
+    # new boto3 Session, ~60 ms of a cold start's first request.
+    import boto3
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-    value = parameters.get_secret(name, max_age=SECRET_CACHE_SECONDS)
+    return SecretsProvider(boto3_client=boto3.client("secretsmanager"))
+
+
+def forget_secrets() -> None:
+    """Drop the cached secrets and their client (tests that rotate a secret or
+    switch AWS worlds)."""
+    _secrets.cache_clear()
+
+
+def _read_secret(name: str) -> str:
+    # One GetSecretValue per name per max_age.
+    value = _secrets().get(name, max_age=SECRET_CACHE_SECONDS)
     if not isinstance(value, str):
         raise ConfigurationError(f"secret {name} is not a string")
     return value
@@ -82,7 +99,7 @@ class Cashier:
         read_secret: Callable[[str], str] = _read_secret,
     ) -> None:
         self.clock = clock
-        self._dynamodb = dynamodb
+        self.dynamodb = dynamodb
         self._tables = tables
         self.transactions = TransactionStore(dynamodb, tables, clock)
         self.accounts = AccountStore(dynamodb, tables.accounts)
@@ -108,7 +125,7 @@ class Cashier:
         """Both in one call; the account is None when missing or another
         customer's, so each caller keeps its own order of checks."""
         return read_customer_and_account(
-            self._dynamodb,
+            self.dynamodb,
             customers_table=self._tables.customers,
             accounts_table=self._tables.accounts,
             customer_id=customer_id,

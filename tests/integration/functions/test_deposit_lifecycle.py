@@ -193,14 +193,14 @@ def test_forged_tampered_expired_and_wrong_secret_webhooks_write_nothing(
 
 
 def test_a_rotated_secret_verifies_alongside_the_old_one(lifecycle: Lifecycle) -> None:
-    from aws_lambda_powertools.utilities import parameters
+    from cashier_core.cashier import forget_secrets
 
     old = lifecycle.sandbox_secret()
     name = "cashier/providers/brand-alpha/sandbox"
     lifecycle.api.aws.secretsmanager.put_secret_value(
         SecretId=name, SecretString=json.dumps({"webhook_secrets": ["rotated-new-secret", old]})
     )
-    parameters.clear_caches()
+    forget_secrets()
     first, second = lifecycle.deposit(), lifecycle.deposit()
     assert (
         lifecycle.sandbox_webhook(
