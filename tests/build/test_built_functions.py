@@ -14,6 +14,7 @@ own packages come from the build output, never from the source tree.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -108,3 +109,22 @@ def test_each_layer_carries_its_pinned_requirements(
             continue
         name, version = line.split("==")
         assert f"{name.replace('-', '_').lower()}-{version}.dist-info" in installed, name
+
+
+# PEP 552: flags 0b01 = hash-based and not checked against the source.
+UNCHECKED_HASH_FLAGS = 0b01
+
+
+@pytest.mark.parametrize("layer_id", sorted(OWN_PACKAGES))
+def test_each_layer_ships_unchecked_bytecode_for_every_module(built: Path, layer_id: str) -> None:
+    """/opt is read-only in Lambda: a module without bytecode is compiled from
+    source on every cold start, and a timestamp pyc is thrown away when the
+    zip loses its source's mtime."""
+    sources = sorted(layer_dir(layer_id).rglob("*.py"))
+    assert sources
+    for source in sources:
+        compiled = Path(importlib.util.cache_from_source(str(source)))
+        assert compiled.is_file(), f"no bytecode for {source.relative_to(built)}"
+        header = compiled.read_bytes()[:8]
+        assert header[:4] == importlib.util.MAGIC_NUMBER, compiled
+        assert int.from_bytes(header[4:8], "little") == UNCHECKED_HASH_FLAGS, compiled
