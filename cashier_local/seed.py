@@ -17,12 +17,15 @@ from typing import Any, Final
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cashier_core.models import (
-    SESSION_CUSTOMER,
     BrandSettings,
     CustomerRecord,
-    CustomerSession,
     ProviderConfig,
     TradingAccount,
+)
+from cashier_core.sessions import (
+    SESSION_CUSTOMER,
+    CustomerSession,
+    SessionStore,
     hash_session_token,
 )
 from cashier_core.storage.records import (
@@ -30,7 +33,6 @@ from cashier_core.storage.records import (
     BrandStore,
     CustomerStore,
     ProviderConfigStore,
-    SessionStore,
 )
 from cashier_core.storage.tables import TableNames
 

@@ -145,7 +145,7 @@ def start(port: int, seed_path: Path | None = None) -> tuple[Stack, list[Any]]:
 
     import boto3
 
-    from cashier_core.models import utc_now
+    from cashier_core.clock import utc_now
     from cashier_core.storage.tables import TableNames
     from cashier_core.storage.transactions import TransactionStore
     from cashier_local import template

@@ -14,9 +14,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cashier_core.cashier import Cashier
+from cashier_core.clock import utc_now
 from cashier_core.credit_queue import read_message
 from cashier_core.crediting import credit, logger
-from cashier_core.models import utc_now
 
 processor = BatchProcessor(event_type=EventType.SQS)
 cashier = Cashier.from_environment()

@@ -7,9 +7,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cashier_core.cashier import Cashier
+from cashier_core.clock import utc_now
 from cashier_core.credit_queue import CreditQueue
 from cashier_core.janitor import interval_from_environment, logger, run_janitor
-from cashier_core.models import utc_now
 
 cashier = Cashier.from_environment()
 queue = CreditQueue.from_environment()

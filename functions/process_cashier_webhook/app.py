@@ -11,9 +11,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from cashier_core.api import create_resolver, decode_base64_body, handle, logger, responses
 from cashier_core.cashier import Cashier
+from cashier_core.clock import utc_now
 from cashier_core.credit_queue import CreditQueue
 from cashier_core.errors import CreditEnqueueFailed
-from cashier_core.models import utc_now
 from cashier_core.schemas import WebhookReply
 from cashier_core.webhooks import process_webhook
 

@@ -19,8 +19,8 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from cashier_core.models import hash_session_token, utc_now
-from cashier_core.storage.records import SessionStore
+from cashier_core.clock import utc_now
+from cashier_core.sessions import SessionStore, hash_session_token
 from cashier_core.storage.tables import TableNames
 
 logger = Logger()

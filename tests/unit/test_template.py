@@ -59,10 +59,27 @@ def test_every_function_folder_has_app_lambda_handler(function_id: str) -> None:
     assert "lambda_handler" in names
 
 
-def test_the_layer_is_built_by_sam_for_the_runtime() -> None:
-    layer = RESOURCES["CashierCoreLayer"]
-    assert layer["Properties"]["ContentUri"] == "layers/cashier_core/"
-    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+@pytest.mark.parametrize(
+    ("layer_id", "content_uri"),
+    [("CashierCoreLayer", "layers/cashier_core/"), ("ProvidersLayer", "providers/")],
+)
+def test_each_layer_is_built_by_its_makefile_for_the_functions_runtime(
+    layer_id: str, content_uri: str
+) -> None:
+    layer = RESOURCES[layer_id]
+    runtime, (architecture,) = GLOBALS["Runtime"], GLOBALS["Architectures"]
+    assert layer["Properties"]["ContentUri"] == content_uri
+    assert layer["Properties"]["CompatibleRuntimes"] == [runtime]
+    assert layer["Properties"]["CompatibleArchitectures"] == [architecture]
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": architecture}
+    makefile = (template.REPO_ROOT / content_uri / "Makefile").read_text()
+    assert f"build-{layer_id}:" in makefile
+    # The shared recipe fetches wheels for, and compiles with, that same runtime.
+    recipe = (template.REPO_ROOT / "layers" / "python-layer.mk").read_text()
+    version = runtime.removeprefix("python")
+    assert f"LAYER_PYTHON ?= {runtime}" in recipe
+    assert f"--python-version {version}" in recipe
+    assert {"arm64": "aarch64", "x86_64": "x86_64"}[architecture] in recipe
 
 
 @pytest.mark.parametrize("table_id", MONEY_TABLES)

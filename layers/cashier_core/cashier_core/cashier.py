@@ -15,13 +15,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from cashier_core.clock import utc_now
 from cashier_core.errors import ConfigurationError
 from cashier_core.models import (
     BrandSettings,
     CustomerRecord,
     ProviderConfig,
     TradingAccount,
-    utc_now,
 )
 from cashier_core.providers import Credentials
 from cashier_core.storage.cursor import CursorCodec
@@ -31,7 +31,6 @@ from cashier_core.storage.records import (
     BrandStore,
     CustomerStore,
     ProviderConfigStore,
-    SessionStore,
     read_customer_and_account,
 )
 from cashier_core.storage.tables import TableNames
@@ -104,7 +103,6 @@ class Cashier:
         self.transactions = TransactionStore(dynamodb, tables, clock)
         self.accounts = AccountStore(dynamodb, tables.accounts)
         self.customers = CustomerStore(dynamodb, tables.customers)
-        self.sessions = SessionStore(dynamodb, tables.sessions)
         self.brands = BrandStore(dynamodb, tables.brands)
         self.configs = ProviderConfigStore(dynamodb, tables.provider_configs)
         self.audit = AuditStore(dynamodb, tables.audit)

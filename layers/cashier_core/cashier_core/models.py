@@ -7,9 +7,8 @@ so field names here are the names in the seed. Unknown fields are refused.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Final, Self
@@ -22,10 +21,6 @@ from cashier_core.statuses import INITIAL_STATUS, Status, TransactionType
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class DomainModel(BaseModel):
@@ -252,28 +247,6 @@ class ProviderConfig(DomainModel):
             if any(word in key.lower() for word in _SECRET_LOOKING_KEYS):
                 raise ValueError(f"setting {key!r} looks like a secret; put it in secret_ref")
         return self
-
-
-SESSION_CUSTOMER = "SESSION_CUSTOMER"
-
-
-class CustomerSession(DomainModel):
-    """A row of the platform's sessions table. Other services write other session
-    types there too, so `type` is any string and only SESSION_CUSTOMER passes."""
-
-    token_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-    customer_id: Identifier
-    brand_id: Identifier
-    type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    expires_at: datetime
-
-    def is_valid_at(self, moment: datetime) -> bool:
-        return self.type == SESSION_CUSTOMER and self.expires_at > moment
-
-
-def hash_session_token(token: str) -> str:
-    """Sessions are stored by this hash, so a table leak yields no usable token."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class LedgerKind(StrEnum):

@@ -39,10 +39,11 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from cashier_core.clock import utc_now
 from cashier_core.credit_queue import read_message
 from cashier_core.crediting import sweep_confirmed
 from cashier_core.janitor import run_janitor
-from cashier_core.models import CustomerRecord, LedgerEntry, LedgerKind, TradingAccount, utc_now
+from cashier_core.models import CustomerRecord, LedgerEntry, LedgerKind, TradingAccount
 from cashier_core.statuses import INITIAL_STATUS, Status, can_transition
 from cashier_core.storage.codec import to_item
 from cashier_core.storage.tables import LEDGER_SORT_PREFIX

@@ -9,7 +9,7 @@ DynamoDB cannot hold exactly is refused rather than rounded.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any, TypeVar
@@ -17,18 +17,13 @@ from typing import Any, TypeVar
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from pydantic import BaseModel
 
+from cashier_core.storage.conventions import format_timestamp
+
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 Item = dict[str, Any]
-
-
-def format_timestamp(moment: datetime) -> str:
-    """Fixed width, so that string order is time order in sort keys."""
-    if moment.tzinfo is None:
-        raise ValueError("timestamps must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _plain(value: Any) -> Any:  # noqa: PLR0911 - one return per stored type

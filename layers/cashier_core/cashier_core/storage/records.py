@@ -14,19 +14,17 @@ from cashier_core.models import (
     AuditRecord,
     BrandSettings,
     CustomerRecord,
-    CustomerSession,
     LedgerEntry,
     ProviderConfig,
     TradingAccount,
 )
 from cashier_core.storage.codec import from_item, to_item
+from cashier_core.storage.conventions import is_retryable
 from cashier_core.storage.tables import (
     ACCOUNT_SORT_KEY,
     BY_PROVIDER_INDEX,
     LEDGER_SORT_PREFIX,
-    TTL_ATTRIBUTE,
 )
-from cashier_core.storage.transactions import RETRYABLE_CODES
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -47,7 +45,7 @@ class _Table:
                 TableName=self._table_name, Key=key, ConsistentRead=consistent
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] in RETRYABLE_CODES:
+            if is_retryable(error):
                 raise RetryableConflict() from error
             raise
         item = response.get("Item")
@@ -87,7 +85,7 @@ def read_customer_and_account(
         try:
             response = client.batch_get_item(RequestItems=wanted)
         except ClientError as error:
-            if error.response["Error"]["Code"] in RETRYABLE_CODES:
+            if is_retryable(error):
                 raise RetryableConflict() from error
             raise
         for table, items in response.get("Responses", {}).items():
@@ -212,20 +210,6 @@ class ProviderConfigStore(_Table):
         self._client.put_item(TableName=self._table_name, Item=to_item(config))
 
 
-class SessionStore(_Table):
-    def get(self, token_hash: str) -> CustomerSession | None:
-        return self._get(CustomerSession, {"token_hash": {"S": token_hash}})
-
-    def put(self, session: CustomerSession) -> None:
-        # DynamoDB's TTL deletes expired sessions within days, not at once, so
-        # the authorizer still checks expires_at itself.
-        expires_epoch = int(session.expires_at.timestamp())
-        self._client.put_item(
-            TableName=self._table_name,
-            Item=to_item(session, **{TTL_ATTRIBUTE: expires_epoch}),
-        )
-
-
 class AuditStore(_Table):
     """Append-only: records are put once and never updated or deleted (the
     functions' IAM policies grant PutItem and Query on this table, nothing else)."""
@@ -238,7 +222,7 @@ class AuditStore(_Table):
                 ConditionExpression="attribute_not_exists(audit_id)",
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] in RETRYABLE_CODES:
+            if is_retryable(error):
                 raise RetryableConflict() from error
             raise
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn, cast
 
 from botocore.exceptions import ClientError
 
+from cashier_core.clock import utc_now
 from cashier_core.errors import (
     AccountClosed,
     AccountCurrencyMismatch,
@@ -39,7 +40,6 @@ from cashier_core.models import (
     TradingAccount,
     Transaction,
     WebhookDelivery,
-    utc_now,
 )
 from cashier_core.statuses import (
     ALLOWED_SOURCES,
@@ -49,11 +49,11 @@ from cashier_core.statuses import (
 )
 from cashier_core.storage.codec import (
     Item,
-    format_timestamp,
     from_item,
     serialize_value,
     to_item,
 )
+from cashier_core.storage.conventions import RETRYABLE_CODES, format_timestamp, is_retryable
 from cashier_core.storage.cursor import CursorCodec
 from cashier_core.storage.tables import (
     ACCOUNT_SORT_KEY,
@@ -69,22 +69,6 @@ from cashier_core.storage.tables import (
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-
-# Codes (of a cancellation reason or of the call itself) after which the same
-# request may succeed: contention and throttling, never a failed condition.
-RETRYABLE_CODES: Final = frozenset(
-    {
-        "TransactionConflict",
-        "TransactionConflictException",
-        "TransactionInProgressException",
-        "ThrottlingError",
-        "ThrottlingException",
-        "ProvisionedThroughputExceeded",
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-    }
-)
 
 # Fields a status change may set besides the status itself. Identity and money
 # fields are written once, at creation.
@@ -285,10 +269,6 @@ def _item_at_failure(error: ClientError) -> Item | None:
     return dict(item) if isinstance(item, Mapping) else None
 
 
-def _is_retryable(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code", "") in RETRYABLE_CODES
-
-
 class TransactionStore:
     def __init__(
         self,
@@ -309,7 +289,7 @@ class TransactionStore:
                 ConsistentRead=True,
             )
         except ClientError as error:
-            if _is_retryable(error):
+            if is_retryable(error):
                 raise RetryableConflict() from error
             raise
         if "Item" not in response:
@@ -546,7 +526,7 @@ class TransactionStore:
                 raise AlreadyApplied(
                     current=from_item(Transaction, existing) if existing else None
                 ) from error
-            if _is_retryable(error):
+            if is_retryable(error):
                 raise RetryableConflict() from error
             raise
         return transaction
@@ -593,7 +573,7 @@ class TransactionStore:
                 if current is None:
                     raise TransactionNotFound() from error
                 raise TransitionRefused(from_item(Transaction, current)) from error
-            if _is_retryable(error):
+            if is_retryable(error):
                 raise RetryableConflict() from error
             raise
         return from_item(Transaction, response["Attributes"])
@@ -649,7 +629,7 @@ class TransactionStore:
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
-            if _is_retryable(error):
+            if is_retryable(error):
                 raise RetryableConflict() from error
             raise
         return True
@@ -915,7 +895,7 @@ def _raise_cancellation(
 ) -> NoReturn:
     """Turn a cancelled transaction into the domain error that explains it."""
     if error.response["Error"]["Code"] != "TransactionCanceledException":
-        if _is_retryable(error):
+        if is_retryable(error):
             raise RetryableConflict() from error
         raise error
     reasons: list[Mapping[str, Any]] = list(error.response.get("CancellationReasons", []))

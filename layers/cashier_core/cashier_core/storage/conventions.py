@@ -1,0 +1,37 @@
+"""What every store agrees on: the stored time format and which DynamoDB
+refusals are worth retrying. Free of the domain models on purpose: the session
+authorizer imports it (cashier_core.sessions)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Final
+
+from botocore.exceptions import ClientError
+
+# Codes (of a cancellation reason or of the call itself) after which the same
+# request may succeed: contention and throttling, never a failed condition.
+RETRYABLE_CODES: Final = frozenset(
+    {
+        "TransactionConflict",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "ThrottlingError",
+        "ThrottlingException",
+        "ProvisionedThroughputExceeded",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+    }
+)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """Fixed width, so that string order is time order in sort keys."""
+    if moment.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def is_retryable(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code", "") in RETRYABLE_CODES
