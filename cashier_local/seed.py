@@ -22,18 +22,14 @@ from cashier_core.models import (
     ProviderConfig,
     TradingAccount,
 )
-from cashier_core.sessions import (
-    SESSION_CUSTOMER,
-    CustomerSession,
-    SessionStore,
-    hash_session_token,
-)
+from cashier_core.sessions import SESSION_CUSTOMER, CustomerSession, hash_session_token
 from cashier_core.storage.records import (
     AccountStore,
     BrandStore,
     CustomerStore,
     ProviderConfigStore,
 )
+from cashier_core.storage.sessions import SessionStore
 from cashier_core.storage.tables import TableNames
 
 DEFAULT_SEED: Final = Path(__file__).parent / "seeds" / "default.json"

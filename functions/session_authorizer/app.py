@@ -5,6 +5,9 @@ type SESSION_CUSTOMER and not expired. The policy allows every route of the
 stage, because API Gateway caches one answer per token for all routes. Any
 failure raises "Unauthorized", which API Gateway answers with 401 (and our
 gateway response body) without running a handler.
+
+It sits in front of every customer request's cold start, so it imports neither
+pydantic nor the domain models (cashier_core.sessions says how rows are checked).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cashier_core.clock import utc_now
-from cashier_core.sessions import SessionStore, hash_session_token
+from cashier_core.sessions import hash_session_token
+from cashier_core.storage.sessions import SessionStore
 from cashier_core.storage.tables import TableNames
 
 logger = Logger()

@@ -4,10 +4,12 @@ default seed: each check allowed and refused, and other customers' ids."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from cashier_core.models import LedgerKind
+from cashier_core.sessions import SESSION_CUSTOMER, hash_session_token
 from cashier_core.statuses import Status
 from cashier_local.events import api_event, authorizer_context
 from tests.support.customer_api import CustomerApi
@@ -446,6 +448,40 @@ def test_anything_but_a_live_customer_session_is_unauthorized(
     event["authorizationToken"] = header
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         invoke(load_function("SessionAuthorizerFunction"), event)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"brand_id": None},  # attribute missing
+        {"expires_at": {"S": "2099-01-01T00:00:00"}},  # no zone: cannot be compared
+        {"expires_at": {"N": "4070908800"}},  # epoch seconds, not our format
+        {"customer_id": {"S": ""}},
+        {"type": {"N": "1"}},
+    ],
+)
+def test_a_session_row_the_authorizer_cannot_read_is_unauthorized(
+    api: CustomerApi, damage: dict[str, Any]
+) -> None:
+    """Other services write the sessions table too: a row that is not exactly a
+    session is refused, never half-read."""
+    token = "another-service-wrote-this-row"
+    item = {
+        "token_hash": {"S": hash_session_token(token)},
+        "customer_id": {"S": ALICE},
+        "brand_id": {"S": "brand-alpha"},
+        "type": {"S": SESSION_CUSTOMER},
+        "expires_at": {"S": "2099-01-01T00:00:00.000000Z"},
+    }
+    api.aws.dynamodb.put_item(TableName=api.aws.tables.sessions, Item=item)
+    event = sample_event("session_authorizer.json")
+    event["authorizationToken"] = f"Bearer {token}"
+    authorizer = load_function("SessionAuthorizerFunction")
+    assert invoke(authorizer, event)["principalId"] == ALICE  # the intact row is a session
+    damaged = {key: value for key, value in {**item, **damage}.items() if value is not None}
+    api.aws.dynamodb.put_item(TableName=api.aws.tables.sessions, Item=damaged)
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        invoke(authorizer, event)
 
 
 @pytest.mark.parametrize(
