@@ -22,6 +22,7 @@ import gc
 import json
 import os
 import platform
+import random
 import shutil
 import statistics
 import subprocess
@@ -38,7 +39,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "layers" / "cashier_core"), str(REPO / "providers")]
 
-RUNS = int(os.environ.get("BENCH_RUNS", "7"))
+RUNS = int(os.environ.get("BENCH_RUNS", "9"))
 WARM_CALLS = int(os.environ.get("BENCH_WARM_CALLS", "1000"))
 COLD_TARGET = 1.25
 CALLS_TARGET = 10
@@ -61,6 +62,7 @@ REFERENCES = {
         "APIGatewayRestResolver(enable_validation=True)"
     ),
 }
+FLOOR_ROW = "floor"
 NO_BYTECODE_EXAMPLE = "GetCashierMethodsFunction"
 NO_BYTECODE_ROW = f"{NO_BYTECODE_EXAMPLE}, layer without bytecode"
 FUNCTION = """
@@ -131,23 +133,26 @@ def _cold_starts(
         "AWS_SECRET_ACCESS_KEY": "bench",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    floors: list[float] = []
-    samples: dict[str, list[float]] = {}
-    functions = template.functions()
-    for _ in range(RUNS):  # interleaved, so drift hits the floor and the functions alike
-        floors.append(_child(FLOOR, base))
-        for name, extra in REFERENCES.items():
-            code = FLOOR.replace("print(", extra + "\nprint(", 1)
-            samples.setdefault(name, []).append(_child(code, base))
-        for function_id, spec in functions.items():
-            layers = [str(BUILD / layer / "python") for layer in spec.layers]
-            paths = [str(BUILD / function_id), str(native), *layers]
-            env = {**base, **template.placeholder_environment(function_id)}
-            samples.setdefault(function_id, []).append(_child(FUNCTION.format(paths=paths), env))
-        function_id = NO_BYTECODE_EXAMPLE
-        paths = [str(BUILD / function_id), str(native), str(core_without_bytecode)]
+    jobs: list[tuple[str, str, dict[str, str]]] = [(FLOOR_ROW, FLOOR, base)]
+    for name, extra in REFERENCES.items():
+        jobs.append((name, FLOOR.replace("print(", extra + "\nprint(", 1), base))
+    for function_id, spec in template.functions().items():
+        layers = [str(BUILD / layer / "python") for layer in spec.layers]
+        paths = [str(BUILD / function_id), str(native), *layers]
         env = {**base, **template.placeholder_environment(function_id)}
-        samples.setdefault(NO_BYTECODE_ROW, []).append(_child(FUNCTION.format(paths=paths), env))
+        jobs.append((function_id, FUNCTION.format(paths=paths), env))
+    paths = [str(BUILD / NO_BYTECODE_EXAMPLE), str(native), str(core_without_bytecode)]
+    env = {**base, **template.placeholder_environment(NO_BYTECODE_EXAMPLE)}
+    jobs.append((NO_BYTECODE_ROW, FUNCTION.format(paths=paths), env))
+    samples: dict[str, list[float]] = {}
+    order = random.Random(RUNS)  # noqa: S311 - run order, not a secret; fixed for repeatability
+    for _ in range(RUNS):
+        # Every round runs each child once, in a new order: drift and any
+        # position effect (the child after the slowest one) hit all rows alike.
+        order.shuffle(jobs)
+        for name, code, env in jobs:
+            samples.setdefault(name, []).append(_child(code, env))
+    floors = samples.pop(FLOOR_ROW)
     return statistics.median(floors), {k: statistics.median(v) for k, v in samples.items()}
 
 

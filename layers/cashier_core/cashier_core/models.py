@@ -16,11 +16,12 @@ from typing import Annotated, Final, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from cashier_core.money import currency_exponent, quantize
+from cashier_core.sessions import MAX_IDENTIFIER_LENGTH
 from cashier_core.statuses import INITIAL_STATUS, Status, TransactionType
 
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=MAX_IDENTIFIER_LENGTH)]
 
 
 class DomainModel(BaseModel):

@@ -18,7 +18,9 @@ from typing import Final
 
 SESSION_CUSTOMER: Final = "SESSION_CUSTOMER"
 _TOKEN_HASH: Final = re.compile(r"[0-9a-f]{64}")
-MAX_IDENTIFIER_LENGTH: Final = 128  # as the domain's Identifier (models.py)
+# Every identifier of the domain (models.Identifier) has this bound; it lives
+# here so that the authorizer need not import the models.
+MAX_IDENTIFIER_LENGTH: Final = 128
 MAX_TYPE_LENGTH: Final = 64
 
 
