@@ -7,7 +7,8 @@ failure raises "Unauthorized", which API Gateway answers with 401 (and our
 gateway response body) without running a handler.
 
 It sits in front of every customer request's cold start, so it imports neither
-pydantic nor the domain models (cashier_core.sessions says how rows are checked).
+pydantic, nor the domain models, nor Powertools' event classes
+(cashier_core.sessions and cashier_core.authorizer say why).
 """
 
 from __future__ import annotations
@@ -16,12 +17,9 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
-    APIGatewayAuthorizerResponse,
-    APIGatewayAuthorizerTokenEvent,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from cashier_core.authorizer import allow_policy, stage_resource
 from cashier_core.clock import utc_now
 from cashier_core.sessions import hash_session_token
 from cashier_core.storage.sessions import SessionStore
@@ -39,10 +37,13 @@ def _unauthorized(reason: str) -> Exception:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    token_event = APIGatewayAuthorizerTokenEvent(event)
-    header = token_event.authorization_token or ""
-    if not header.startswith(BEARER) or len(header) > 1024:
+    header = event.get("authorizationToken")
+    if not isinstance(header, str) or not header.startswith(BEARER) or len(header) > 1024:
         raise _unauthorized("malformed header")
+    try:
+        resource = stage_resource(str(event.get("methodArn", "")))
+    except ValueError:
+        raise _unauthorized("not a method ARN") from None
     try:
         session = sessions.get(hash_session_token(header[len(BEARER) :]))
     except ValueError:  # a stored row that is not a session we understand
@@ -51,15 +52,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         raise _unauthorized("unknown token")
     if not session.is_valid_at(utc_now()):
         raise _unauthorized("expired or not a customer session")
-
-    arn = token_event.parsed_arn
-    policy = APIGatewayAuthorizerResponse(
-        principal_id=session.customer_id,
-        region=arn.region,
-        aws_account_id=arn.aws_account_id,
-        api_id=arn.api_id,
-        stage=arn.stage,
-        context={"customer_id": session.customer_id, "brand_id": session.brand_id},
+    return allow_policy(
+        session.customer_id,
+        resource,
+        {"customer_id": session.customer_id, "brand_id": session.brand_id},
     )
-    policy.allow_all_routes()
-    return policy.asdict()

@@ -450,6 +450,16 @@ def test_anything_but_a_live_customer_session_is_unauthorized(
         invoke(load_function("SessionAuthorizerFunction"), event)
 
 
+@pytest.mark.parametrize("method_arn", [None, "", "arn:aws:execute-api:eu-west-1:1:x/v1/GET/"])
+def test_a_live_session_with_an_event_that_names_no_method_is_unauthorized(
+    api: CustomerApi, method_arn: str | None
+) -> None:
+    event = sample_event("session_authorizer.json")
+    event["methodArn"] = method_arn
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        invoke(load_function("SessionAuthorizerFunction"), event)
+
+
 @pytest.mark.parametrize(
     "damage",
     [
