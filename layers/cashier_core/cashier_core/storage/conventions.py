@@ -5,9 +5,11 @@ authorizer imports it (cashier_core.sessions)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, NoReturn
 
 from botocore.exceptions import ClientError
+
+from cashier_core.errors import RetryableConflict
 
 # Codes (of a cancellation reason or of the call itself) after which the same
 # request may succeed: contention and throttling, never a failed condition.
@@ -33,5 +35,10 @@ def format_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def is_retryable(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code", "") in RETRYABLE_CODES
+def raise_storage_error(error: ClientError) -> NoReturn:
+    """What every store does with a DynamoDB refusal it has no special meaning
+    for: RetryableConflict (409 `conflict_retry`) for contention and
+    throttling, the error itself otherwise."""
+    if error.response.get("Error", {}).get("Code", "") in RETRYABLE_CODES:
+        raise RetryableConflict() from error
+    raise error

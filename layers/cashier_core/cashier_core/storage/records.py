@@ -19,7 +19,7 @@ from cashier_core.models import (
     TradingAccount,
 )
 from cashier_core.storage.codec import from_item, to_item
-from cashier_core.storage.conventions import is_retryable
+from cashier_core.storage.conventions import raise_storage_error
 from cashier_core.storage.tables import (
     ACCOUNT_SORT_KEY,
     BY_PROVIDER_INDEX,
@@ -45,9 +45,7 @@ class _Table:
                 TableName=self._table_name, Key=key, ConsistentRead=consistent
             )
         except ClientError as error:
-            if is_retryable(error):
-                raise RetryableConflict() from error
-            raise
+            raise_storage_error(error)
         item = response.get("Item")
         return from_item(model, item) if item else None
 
@@ -85,9 +83,7 @@ def read_customer_and_account(
         try:
             response = client.batch_get_item(RequestItems=wanted)
         except ClientError as error:
-            if is_retryable(error):
-                raise RetryableConflict() from error
-            raise
+            raise_storage_error(error)
         for table, items in response.get("Responses", {}).items():
             found[table].extend(items)
         wanted = dict(response.get("UnprocessedKeys") or {})
@@ -222,9 +218,7 @@ class AuditStore(_Table):
                 ConditionExpression="attribute_not_exists(audit_id)",
             )
         except ClientError as error:
-            if is_retryable(error):
-                raise RetryableConflict() from error
-            raise
+            raise_storage_error(error)
 
     def of(self, subject_id: str) -> list[AuditRecord]:
         return list(

@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from cashier_core.errors import RetryableConflict
 from cashier_core.sessions import CustomerSession
-from cashier_core.storage.conventions import format_timestamp, is_retryable
+from cashier_core.storage.conventions import format_timestamp, raise_storage_error
 from cashier_core.storage.tables import TTL_ATTRIBUTE
 
 if TYPE_CHECKING:
@@ -61,9 +60,7 @@ class SessionStore:
                 TableName=self._table_name, Key={"token_hash": {"S": token_hash}}
             )
         except ClientError as error:
-            if is_retryable(error):
-                raise RetryableConflict() from error
-            raise
+            raise_storage_error(error)
         item = response.get("Item")
         return session_from_item(dict(item)) if item else None
 

@@ -53,7 +53,7 @@ from cashier_core.storage.codec import (
     serialize_value,
     to_item,
 )
-from cashier_core.storage.conventions import RETRYABLE_CODES, format_timestamp, is_retryable
+from cashier_core.storage.conventions import RETRYABLE_CODES, format_timestamp, raise_storage_error
 from cashier_core.storage.cursor import CursorCodec
 from cashier_core.storage.tables import (
     ACCOUNT_SORT_KEY,
@@ -289,9 +289,7 @@ class TransactionStore:
                 ConsistentRead=True,
             )
         except ClientError as error:
-            if is_retryable(error):
-                raise RetryableConflict() from error
-            raise
+            raise_storage_error(error)
         if "Item" not in response:
             raise TransactionNotFound()
         return from_item(Transaction, response["Item"])
@@ -526,9 +524,7 @@ class TransactionStore:
                 raise AlreadyApplied(
                     current=from_item(Transaction, existing) if existing else None
                 ) from error
-            if is_retryable(error):
-                raise RetryableConflict() from error
-            raise
+            raise_storage_error(error)
         return transaction
 
     def change_status(
@@ -573,9 +569,7 @@ class TransactionStore:
                 if current is None:
                     raise TransactionNotFound() from error
                 raise TransitionRefused(from_item(Transaction, current)) from error
-            if is_retryable(error):
-                raise RetryableConflict() from error
-            raise
+            raise_storage_error(error)
         return from_item(Transaction, response["Attributes"])
 
     def apply_change(
@@ -629,9 +623,7 @@ class TransactionStore:
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
-            if is_retryable(error):
-                raise RetryableConflict() from error
-            raise
+            raise_storage_error(error)
         return True
 
     def credit(
@@ -895,9 +887,7 @@ def _raise_cancellation(
 ) -> NoReturn:
     """Turn a cancelled transaction into the domain error that explains it."""
     if error.response["Error"]["Code"] != "TransactionCanceledException":
-        if is_retryable(error):
-            raise RetryableConflict() from error
-        raise error
+        raise_storage_error(error)
     reasons: list[Mapping[str, Any]] = list(error.response.get("CancellationReasons", []))
 
     def failed(index: int | None) -> Mapping[str, Any] | None:
