@@ -53,7 +53,7 @@ def list_deposits(query: Annotated[WaitingDepositsQuery, Query()]) -> WaitingDep
             transaction=OperatorTransaction.of(deposit),
             provider_events=[
                 ProviderEventReply.of(event)
-                for event in cashier.transactions.provider_events(
+                for event in cashier.deliveries.of_transaction(
                     deposit.transaction_id, limit=MAX_EVENTS_PER_DEPOSIT
                 )
             ],

@@ -15,19 +15,32 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cashier_core.cashier import Cashier
 from cashier_core.clock import utc_now
-from cashier_core.credit_queue import read_message
+from cashier_core.credit_queue import MalformedCreditMessage, read_message
 from cashier_core.crediting import credit, logger
+from cashier_core.errors import TransactionNotFound
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every record fails is answered as item failures, not raised:
+# a poison message must never crash the handler (SQS redrives it to the DLQ).
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 cashier = Cashier.from_environment()
 
 
 def record_handler(record: SQSRecord) -> str:
-    # A message that cannot be read raises: it fails alone, and after
-    # maxReceiveCount it rests in the DLQ where the alarm shows it.
-    transaction = read_message(record.body)
-    logger.append_keys(transaction_id=transaction.transaction_id)
-    return credit(cashier, transaction, utc_now()).value
+    # What cannot be credited fails alone, and after maxReceiveCount it rests
+    # in the DLQ where the alarm shows it to a person.
+    try:
+        transaction_id = read_message(record.body)
+    except MalformedCreditMessage as malformed:
+        logger.error(
+            "not a credit message", extra={"message_id": record.message_id, "why": str(malformed)}
+        )
+        raise
+    logger.append_keys(transaction_id=transaction_id)
+    try:
+        return credit(cashier, transaction_id, utc_now()).value
+    except TransactionNotFound:
+        logger.error("credit message names no transaction", extra={"message_id": record.message_id})
+        raise
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -18,7 +18,7 @@ from cashier_core.api import (
 from cashier_core.cashier import Cashier
 from cashier_core.schemas import HistoryQueryParams, HistoryReply, TransactionReply
 from cashier_core.statuses import Status
-from cashier_core.storage.transactions import HistoryQuery
+from cashier_core.storage.pages import HistoryQuery
 
 app = create_resolver()
 cashier = Cashier.from_environment()
@@ -43,7 +43,7 @@ def get_cashier_transactions(query: Annotated[HistoryQueryParams, Query()]) -> H
         created_from=query.created_from,
         created_to=query.created_to,
     )
-    page = cashier.transactions.list_history(
+    page = cashier.pages.list_history(
         history, codec=cashier.cursor_codec(), limit=query.limit, cursor=query.cursor
     )
     return HistoryReply(

@@ -41,6 +41,7 @@ from cashier_core.providers import (
     CreatedPayment,
     Credentials,
     PaymentRequest,
+    PaymentStatus,
     WebhookAnswer,
     WebhookEvent,
 )
@@ -108,6 +109,7 @@ class AdyenProvider:
     name: str = "adyen"
     redirects: bool = True
     payment_expiry: timedelta = timedelta(hours=24)
+    reports_amounts: bool = True
     post: Post = field(default=_urllib_post)
 
     def create_payment(self, request: PaymentRequest) -> CreatedPayment:
@@ -202,7 +204,7 @@ class AdyenProvider:
 
     def query_status(
         self, transaction: Transaction, config: ProviderConfig, credentials: Credentials
-    ) -> Status | None:
+    ) -> PaymentStatus | None:
         return None  # payment links are resolved by webhook; the janitor cancels after expiry
 
 

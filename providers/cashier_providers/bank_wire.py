@@ -22,6 +22,7 @@ from cashier_core.providers import (
     CreatedPayment,
     Credentials,
     PaymentRequest,
+    PaymentStatus,
     WebhookAnswer,
     WebhookEvent,
 )
@@ -41,6 +42,7 @@ class BankWireProvider:
     name: str = "bank_wire"
     redirects: bool = False
     payment_expiry: timedelta = timedelta(days=14)
+    reports_amounts: bool = True
 
     def create_payment(self, request: PaymentRequest) -> CreatedPayment:
         settings = request.config.settings
@@ -72,7 +74,7 @@ class BankWireProvider:
 
     def query_status(
         self, transaction: Transaction, config: ProviderConfig, credentials: Credentials
-    ) -> Status | None:
+    ) -> PaymentStatus | None:
         return None
 
 

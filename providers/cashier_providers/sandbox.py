@@ -28,6 +28,7 @@ from cashier_core.providers import (
     CreatedPayment,
     Credentials,
     PaymentRequest,
+    PaymentStatus,
     WebhookAnswer,
     WebhookEvent,
 )
@@ -63,6 +64,7 @@ class SandboxProvider:
     name: str = "sandbox"
     redirects: bool = True
     payment_expiry: timedelta = timedelta(minutes=30)
+    reports_amounts: bool = True
 
     def create_payment(self, request: PaymentRequest) -> CreatedPayment:
         transaction = request.transaction
@@ -126,7 +128,7 @@ class SandboxProvider:
 
     def query_status(
         self, transaction: Transaction, config: ProviderConfig, credentials: Credentials
-    ) -> Status | None:
+    ) -> PaymentStatus | None:
         return None  # the sandbox has no status API; the janitor cancels after expiry
 
 

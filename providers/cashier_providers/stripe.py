@@ -36,6 +36,7 @@ from cashier_core.providers import (
     CreatedPayment,
     Credentials,
     PaymentRequest,
+    PaymentStatus,
     WebhookAnswer,
     WebhookEvent,
 )
@@ -80,6 +81,7 @@ class StripeProvider:
     redirects: bool = True
     # Checkout Sessions expire after 24 hours by default.
     payment_expiry: timedelta = timedelta(hours=24)
+    reports_amounts: bool = True
     http_client_factory: Callable[[], Any] = field(default=_default_http_client)
 
     def _client(self, config: ProviderConfig, credentials: Credentials) -> Any:
@@ -196,7 +198,7 @@ class StripeProvider:
 
     def query_status(
         self, transaction: Transaction, config: ProviderConfig, credentials: Credentials
-    ) -> Status | None:
+    ) -> PaymentStatus | None:
         """Only a session still waiting can be asked; the janitor applies the answer."""
         import stripe
 
@@ -208,9 +210,19 @@ class StripeProvider:
         except stripe.StripeError:
             return None
         if session.status == "complete" and session.payment_status == "paid":
-            return Status.PROVIDER_CONFIRMED
+            currency = session.currency.upper() if isinstance(session.currency, str) else None
+            amount = session.amount_total
+            intent = session.payment_intent
+            return PaymentStatus(
+                Status.PROVIDER_CONFIRMED,
+                amount=from_stripe_amount(amount, currency)
+                if isinstance(amount, int) and currency
+                else None,
+                currency=currency,
+                provider_reference=intent if isinstance(intent, str) else None,
+            )
         if session.status == "expired":
-            return Status.CANCELLED
+            return PaymentStatus(Status.CANCELLED)
         return None
 
 

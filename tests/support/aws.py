@@ -19,6 +19,8 @@ from cashier_core.storage.records import (
     CustomerStore,
     ProviderConfigStore,
 )
+from cashier_core.storage.deliveries import DeliveryStore
+from cashier_core.storage.pages import TransactionPages
 from cashier_core.storage.sessions import SessionStore
 from cashier_core.storage.tables import ACCOUNT_SORT_KEY, TableNames
 from cashier_core.storage.transactions import TransactionStore
@@ -35,6 +37,12 @@ class LocalAws:
 
     def transactions(self, **kwargs: Any) -> TransactionStore:
         return TransactionStore(self.dynamodb, self.tables, **kwargs)
+
+    def pages(self) -> TransactionPages:
+        return TransactionPages(self.dynamodb, self.tables.transactions)
+
+    def deliveries(self) -> DeliveryStore:
+        return DeliveryStore(self.dynamodb, self.tables.webhook_deliveries)
 
     def accounts(self) -> AccountStore:
         return AccountStore(self.dynamodb, self.tables.accounts)

@@ -102,7 +102,7 @@ def test_storage_index_names_are_the_templates() -> None:
         tables.BY_CUSTOMER_INDEX,
         tables.BY_ACCOUNT_INDEX,
         tables.BY_PROVIDER_REFERENCE_INDEX,
-        tables.BY_WORK_STATUS_INDEX,
+        tables.BY_WORK_KEY_INDEX,
     }
 
 

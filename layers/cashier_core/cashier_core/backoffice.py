@@ -1,10 +1,11 @@
 """BackOffice operations: what a person does with withdrawals, reviewed deposits
 and failed credits.
 
-Every operation is one guarded status change (or balance movement) written in
-the same TransactWriteItems as its append-only audit record, and each is
-idempotent: asking for a state the transaction is already in answers with it
-(`applied=False`) and writes nothing. A deposit is only ever credited by the
+What each operation does is lifecycle.decide's (an OperatorAction); the one
+executor writes it as a guarded status change (or balance movement) in the same
+TransactWriteItems as its append-only audit record. Each is idempotent: asking
+for a state the transaction is already in answers with it (`applied=False`) and
+writes nothing. A deposit is only ever credited by the
 credit worker: BackOffice moves it to provider_confirmed and enqueues it, the
 single credit path.
 """
@@ -12,7 +13,7 @@ single credit path.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -23,22 +24,24 @@ from aws_lambda_powertools import Logger
 from cashier_core.cashier import Cashier
 from cashier_core.credit_queue import CreditQueue
 from cashier_core.errors import (
-    AlreadyApplied,
     CreditEnqueueFailed,
     RetryableConflict,
     TransactionNotFound,
     TransitionRefused,
 )
+from cashier_core.lifecycle import OperatorAction, OperatorActionKind, Outcome
 from cashier_core.models import AuditRecord, LedgerEntry, TradingAccount, Transaction
 from cashier_core.money import format_amount, parse_amount, validate_currency
 from cashier_core.statuses import Status, TransactionType
-from cashier_core.storage.transactions import AuditNote, Page, WorkQueueQuery
+from cashier_core.storage.audit import AuditNote
+from cashier_core.storage.pages import Page, WorkQueueQuery
 from cashier_core.telemetry import count
+from cashier_core.transitions import execute
 
 logger = Logger()
 
 BANK_WIRE: Final = "bank_wire"
-STALE_READ_RETRIES: Final = 3
+STALE_READ_RETRIES: Final = 3  # reconciliation's re-reads
 # Listing deposits carries each one's provider events, so its pages are smaller.
 MAX_DEPOSIT_PAGE: Final = 25
 MAX_EVENTS_PER_DEPOSIT: Final = 10
@@ -72,70 +75,39 @@ class Reconciliation:
         return self.account.balance - self.ledger_sum
 
 
-Move = Callable[[Transaction, AuditNote], Transaction]
-
-
 def _act(
     cashier: Cashier,
     operator: Operator,
     transaction: Transaction,
+    action: OperatorAction,
     *,
-    action: str,
-    target: Status,
-    reason: str,
-    move: Move,
+    queue: CreditQueue | None = None,
     details: Mapping[str, str] | None = None,
-    done: frozenset[Status] = frozenset(),
 ) -> ActionResult:
-    """Apply `move` to the transaction as read; re-read and decide again when
-    another writer got there first; answer a repeat with the current state.
-    `done` names later statuses that also mean "this was already done"."""
-    note = AuditNote(action=action, principal=operator.principal, reason=reason, details=details)
-    log = {"transaction_id": transaction.transaction_id, "action": action}
-    for _ in range(STALE_READ_RETRIES):
-        if transaction.status is target or transaction.status in done:
-            logger.info("backoffice action already applied", extra=log)
-            return ActionResult(transaction, applied=False)
-        try:
-            changed = move(transaction, note)
-        except AlreadyApplied as already:
-            # Another operator's identical action committed first.
-            transaction = already.current or cashier.transactions.get(transaction.transaction_id)
-            continue
-        except TransitionRefused as refused:
-            if refused.current.version != transaction.version:
-                transaction = refused.current  # stale read: decide again on the current item
-                continue
-            raise
-        count("BackOfficeAction", action=action)
-        logger.info("backoffice action applied", extra={**log, "status": target.api_name})
-        return ActionResult(changed, applied=True)
-    raise RetryableConflict("The transaction kept changing; retry the operation.")
-
-
-def _status_move(
-    cashier: Cashier,
-    operator: Operator,
-    target: Status,
-    *,
-    reason: str,
-    only_from: frozenset[Status],
-    set_fields: Mapping[str, object] | None = None,
-) -> Move:
-    """A guarded status change, written with the action's audit record."""
-
-    def move(current: Transaction, audit: AuditNote) -> Transaction:
-        return cashier.transactions.apply_change(
-            current,
-            target,
-            reason=reason,
-            source=operator.source,
-            only_from=only_from,
-            set_fields=set_fields,
-            audit=audit,
+    """Carry out an operator's action as lifecycle.decide says, with its audit
+    record in the same write. A repeat answers with the current state
+    (applied=False); what the table forbids from here is 409."""
+    note = AuditNote(
+        action=action.kind.value, principal=operator.principal, reason=action.note, details=details
+    )
+    log = {"transaction_id": transaction.transaction_id, "action": action.kind.value}
+    result = execute(cashier, transaction, action, source=operator.source, audit=note)
+    if result.move.outcome is Outcome.IGNORE:
+        raise TransactionNotFound(f"No such {transaction.type.value}.")
+    if result.move.outcome is Outcome.REFUSE:
+        raise TransitionRefused(result.transaction)
+    if result.written:
+        count("BackOfficeAction", action=action.kind.value)
+        logger.info(
+            "backoffice action applied",
+            extra={**log, "status": result.transaction.status.api_name},
         )
-
-    return move
+    else:
+        logger.info("backoffice action already applied", extra=log)
+    action_result = ActionResult(result.transaction, applied=result.written)
+    if queue is not None and result.enqueue:
+        _enqueue(queue, action_result)
+    return action_result
 
 
 def _load(cashier: Cashier, transaction_id: str, transaction_type: TransactionType) -> Transaction:
@@ -146,66 +118,30 @@ def _load(cashier: Cashier, transaction_id: str, transaction_type: TransactionTy
     return transaction
 
 
-def _enqueue(queue: CreditQueue, result: ActionResult) -> ActionResult:
+def _enqueue(queue: CreditQueue, result: ActionResult) -> None:
     """Hand a confirmed deposit to the credit worker. Also on a repeat: the first
     attempt's message may be lost, and crediting is idempotent."""
-    if result.transaction.status is Status.PROVIDER_CONFIRMED:
-        try:
-            queue.enqueue(result.transaction)
-        except Exception as error:
-            log = {"transaction_id": result.transaction.transaction_id}
-            logger.exception("credit enqueue failed", extra=log)
-            raise CreditEnqueueFailed(
-                "The deposit is confirmed but could not be queued; retry, or the sweeper will."
-            ) from error
-    return result
+    try:
+        queue.enqueue(result.transaction)
+    except Exception as error:
+        log = {"transaction_id": result.transaction.transaction_id}
+        logger.exception("credit enqueue failed", extra=log)
+        raise CreditEnqueueFailed(
+            "The deposit is confirmed but could not be queued; retry, or the sweeper will."
+        ) from error
 
 
 # --- withdrawals -------------------------------------------------------------
 def approve_withdrawal(
     cashier: Cashier, operator: Operator, transaction_id: str, *, payout_reference: str, note: str
 ) -> ActionResult:
-    """manual_review -> provider_confirmed; the held funds stay debited."""
+    """manual_review -> provider_confirmed (paid out); the held funds stay debited."""
     transaction = _load(cashier, transaction_id, TransactionType.WITHDRAWAL)
-    move = _status_move(
-        cashier,
-        operator,
-        Status.PROVIDER_CONFIRMED,
-        reason=f"approved for payout: {note}" if note else "approved for payout",
-        only_from=frozenset({Status.MANUAL_REVIEW}),
-        set_fields={"provider_reference": payout_reference},
+    action = OperatorAction(
+        OperatorActionKind.APPROVE_WITHDRAWAL, note=note, payout_reference=payout_reference
     )
     return _act(
-        cashier,
-        operator,
-        transaction,
-        action="approve_withdrawal",
-        target=Status.PROVIDER_CONFIRMED,
-        reason=note,
-        move=move,
-        details={"payout_reference": payout_reference},
-    )
-
-
-def _release(
-    cashier: Cashier,
-    operator: Operator,
-    transaction_id: str,
-    *,
-    action: str,
-    target: Status,
-    only_from: frozenset[Status],
-    reason: str,
-) -> ActionResult:
-    transaction = _load(cashier, transaction_id, TransactionType.WITHDRAWAL)
-
-    def move(current: Transaction, audit: AuditNote) -> Transaction:
-        return cashier.transactions.release_withdrawal_hold(
-            current, target, reason=reason, source=operator.source, only_from=only_from, audit=audit
-        )
-
-    return _act(
-        cashier, operator, transaction, action=action, target=target, reason=reason, move=move
+        cashier, operator, transaction, action, details={"payout_reference": payout_reference}
     )
 
 
@@ -213,77 +149,29 @@ def reject_withdrawal(
     cashier: Cashier, operator: Operator, transaction_id: str, *, reason: str
 ) -> ActionResult:
     """manual_review -> cancelled, and the hold goes back to the balance."""
-    return _release(
-        cashier,
-        operator,
-        transaction_id,
-        action="reject_withdrawal",
-        target=Status.CANCELLED,
-        only_from=frozenset({Status.MANUAL_REVIEW}),
-        reason=reason,
-    )
+    transaction = _load(cashier, transaction_id, TransactionType.WITHDRAWAL)
+    action = OperatorAction(OperatorActionKind.REJECT_WITHDRAWAL, note=reason)
+    return _act(cashier, operator, transaction, action)
 
 
 def fail_payout(
     cashier: Cashier, operator: Operator, transaction_id: str, *, reason: str
 ) -> ActionResult:
     """manual_review or provider_confirmed -> failed, and the hold goes back."""
-    return _release(
-        cashier,
-        operator,
-        transaction_id,
-        action="fail_payout",
-        target=Status.FAILED,
-        only_from=frozenset({Status.MANUAL_REVIEW, Status.PROVIDER_CONFIRMED}),
-        reason=reason,
-    )
+    transaction = _load(cashier, transaction_id, TransactionType.WITHDRAWAL)
+    action = OperatorAction(OperatorActionKind.FAIL_PAYOUT, note=reason)
+    return _act(cashier, operator, transaction, action)
 
 
 # --- deposits --------------------------------------------------------------
-def _confirm(
-    cashier: Cashier,
-    queue: CreditQueue,
-    operator: Operator,
-    transaction: Transaction,
-    *,
-    action: str,
-    only_from: frozenset[Status],
-    reason: str,
-    details: Mapping[str, str] | None = None,
-) -> ActionResult:
-    move = _status_move(
-        cashier, operator, Status.PROVIDER_CONFIRMED, reason=reason, only_from=only_from
-    )
-    result = _act(
-        cashier,
-        operator,
-        transaction,
-        action=action,
-        target=Status.PROVIDER_CONFIRMED,
-        reason=reason,
-        move=move,
-        details=details,
-        # Credited already is done too: the queue got there first.
-        done=frozenset({Status.CREDITED}),
-    )
-    return _enqueue(queue, result)
-
-
 def credit_reviewed_deposit(
     cashier: Cashier, queue: CreditQueue, operator: Operator, transaction_id: str, *, reason: str
 ) -> ActionResult:
     """manual_review -> provider_confirmed, then the credit queue credits it.
     The credit is always the deposit's own amount."""
     transaction = _load(cashier, transaction_id, TransactionType.DEPOSIT)
-    return _confirm(
-        cashier,
-        queue,
-        operator,
-        transaction,
-        action="credit_reviewed_deposit",
-        only_from=frozenset({Status.MANUAL_REVIEW}),
-        reason=f"credited after review: {reason}",
-    )
+    action = OperatorAction(OperatorActionKind.CREDIT_REVIEWED_DEPOSIT, note=reason)
+    return _act(cashier, operator, transaction, action, queue=queue)
 
 
 def reject_reviewed_deposit(
@@ -291,22 +179,8 @@ def reject_reviewed_deposit(
 ) -> ActionResult:
     """manual_review -> failed: nothing is credited."""
     transaction = _load(cashier, transaction_id, TransactionType.DEPOSIT)
-    move = _status_move(
-        cashier,
-        operator,
-        Status.FAILED,
-        reason=f"rejected after review: {reason}",
-        only_from=frozenset({Status.MANUAL_REVIEW}),
-    )
-    return _act(
-        cashier,
-        operator,
-        transaction,
-        action="reject_reviewed_deposit",
-        target=Status.FAILED,
-        reason=reason,
-        move=move,
-    )
+    action = OperatorAction(OperatorActionKind.REJECT_REVIEWED_DEPOSIT, note=reason)
+    return _act(cashier, operator, transaction, action)
 
 
 def retry_failed_credit(
@@ -314,15 +188,8 @@ def retry_failed_credit(
 ) -> ActionResult:
     """credit_failed -> provider_confirmed once the cause is fixed, re-enqueued."""
     transaction = _load(cashier, transaction_id, TransactionType.DEPOSIT)
-    return _confirm(
-        cashier,
-        queue,
-        operator,
-        transaction,
-        action="retry_failed_credit",
-        only_from=frozenset({Status.CREDIT_FAILED}),
-        reason=f"credit retried: {reason}",
-    )
+    action = OperatorAction(OperatorActionKind.RETRY_FAILED_CREDIT, note=reason)
+    return _act(cashier, operator, transaction, action, queue=queue)
 
 
 def confirm_bank_wire(
@@ -335,52 +202,25 @@ def confirm_bank_wire(
     currency: str,
     reason: str,
 ) -> ActionResult:
-    """A wire arrived. The amount it carried decides: the deposit's own amount
-    confirms it (and the queue credits it); any other amount, or a wire for a
-    deposit already failed or cancelled, sends it to manual_review."""
+    """A wire arrived; what it carried decides (lifecycle.decide): the deposit's
+    own amount confirms it and the queue credits it; anything else, or a wire
+    for a deposit already failed or cancelled, goes to manual_review."""
     received_currency = validate_currency(currency)
     received = parse_amount(amount, received_currency)
     transaction = cashier.transactions.find_by_provider_reference(BANK_WIRE, reference)
     if transaction is None:
         raise TransactionNotFound("No bank wire deposit has that reference.")
-    received_text = f"{format_amount(received, received_currency)} {received_currency}"
-    details = {"reference": reference, "received": received_text}
-    matches = received == transaction.amount and received_currency == transaction.currency
-    if matches and transaction.status not in (Status.FAILED, Status.CANCELLED):
-        return _confirm(
-            cashier,
-            queue,
-            operator,
-            transaction,
-            action="confirm_bank_wire",
-            only_from=frozenset({Status.PENDING_PAYMENT}),
-            reason=f"wire of {received_text} received: {reason}",
-            details=details,
-        )
-    expected = f"{format_amount(transaction.amount, transaction.currency)} {transaction.currency}"
-    why = (
-        f"wire of {received_text} received, expected {expected}"
-        if not matches
-        else f"wire of {received_text} received after {transaction.status.api_name}"
+    details = {
+        "reference": reference,
+        "received": f"{format_amount(received, received_currency)} {received_currency}",
+    }
+    action = OperatorAction(
+        OperatorActionKind.CONFIRM_BANK_WIRE,
+        note=reason,
+        amount=received,
+        currency=received_currency,
     )
-
-    move = _status_move(
-        cashier,
-        operator,
-        Status.MANUAL_REVIEW,
-        reason=why,
-        only_from=frozenset({Status.PENDING_PAYMENT, Status.FAILED, Status.CANCELLED}),
-    )
-    return _act(
-        cashier,
-        operator,
-        transaction,
-        action="confirm_bank_wire",
-        target=Status.MANUAL_REVIEW,
-        reason=f"{why}: {reason}",
-        move=move,
-        details=details,
-    )
+    return _act(cashier, operator, transaction, action, queue=queue, details=details)
 
 
 # --- lists -----------------------------------------------------------------
@@ -401,7 +241,7 @@ def waiting(
         brand_id=brand_id,
         updated_before=cashier.clock() - older_than,
     )
-    return cashier.transactions.work_queue_page(
+    return cashier.pages.work_queue_page(
         query, codec=cashier.cursor_codec(), limit=limit, cursor=cursor
     )
 

@@ -74,6 +74,8 @@ class WaitingDepositsQuery(WaitingQuery):
 
 class OperatorStatusChange(StatusChangeReply):
     source: str
+    # The internal note (operator's words, provider text): BackOffice only.
+    note: str
 
 
 class OperatorTransaction(Reply):
@@ -108,7 +110,9 @@ class OperatorTransaction(Reply):
             waiting_reason=transaction.history[-1].reason if transaction.history else "",
             history=[
                 OperatorStatusChange(
-                    **StatusChangeReply.of(change).model_dump(), source=change.source
+                    **StatusChangeReply.of(change).model_dump(),
+                    source=change.source,
+                    note=change.reason,
                 )
                 for change in transaction.history
             ],

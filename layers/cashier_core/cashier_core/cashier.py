@@ -25,6 +25,8 @@ from cashier_core.models import (
 )
 from cashier_core.providers import Credentials
 from cashier_core.storage.cursor import CursorCodec
+from cashier_core.storage.deliveries import DeliveryStore
+from cashier_core.storage.pages import TransactionPages
 from cashier_core.storage.records import (
     AccountStore,
     AuditStore,
@@ -101,6 +103,8 @@ class Cashier:
         self.dynamodb = dynamodb
         self._tables = tables
         self.transactions = TransactionStore(dynamodb, tables, clock)
+        self.pages = TransactionPages(dynamodb, tables.transactions)
+        self.deliveries = DeliveryStore(dynamodb, tables.webhook_deliveries)
         self.accounts = AccountStore(dynamodb, tables.accounts)
         self.customers = CustomerStore(dynamodb, tables.customers)
         self.brands = BrandStore(dynamodb, tables.brands)

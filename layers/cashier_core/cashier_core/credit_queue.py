@@ -1,8 +1,9 @@
 """The credit queue between a confirmed payment and the credit of the account.
 
-A message carries the transaction as it was confirmed. The worker's credit is
-pinned to that version, so a stale or duplicated message can never credit
-twice; when the message is stale, the refusal brings the current item back.
+A message names a transaction and nothing else: no amount, account or payout
+details. The worker reads the stored transaction (a consistent read) and the
+credit's write pins the money it moves, so a message that is forged, edited in
+the DLQ, stale or duplicated can never choose what is credited, or credit twice.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cashier_core.models import Transaction
 
@@ -57,10 +58,33 @@ class CreditQueue:
         return len(response.get("Successful", []))
 
 
+MESSAGE_VERSION: Final = 2
+MAX_ID_LENGTH: Final = 128
+
+
+class MalformedCreditMessage(ValueError):
+    """A body that is not one of our credit messages."""
+
+
 def message_body(transaction: Transaction) -> str:
-    return json.dumps({"transaction": transaction.model_dump(mode="json")})
+    return json.dumps({"v": MESSAGE_VERSION, "transaction_id": transaction.transaction_id})
 
 
-def read_message(body: str) -> Transaction:
-    document: Any = json.loads(body)
-    return Transaction.model_validate(document["transaction"])
+def read_message(body: str) -> str:
+    """The transaction id a credit message names. Version 1 messages (still in a
+    queue or DLQ at deploy) carried the whole transaction: only its id is taken."""
+    try:
+        document: Any = json.loads(body)
+    except (ValueError, TypeError):
+        raise MalformedCreditMessage("not JSON") from None
+    if not isinstance(document, dict):
+        raise MalformedCreditMessage("not a JSON object")
+    if document.get("v") == MESSAGE_VERSION:
+        transaction_id = document.get("transaction_id")
+    elif "v" not in document and isinstance(document.get("transaction"), dict):
+        transaction_id = document["transaction"].get("transaction_id")
+    else:
+        raise MalformedCreditMessage("unknown message version")
+    if not isinstance(transaction_id, str) or not 0 < len(transaction_id) <= MAX_ID_LENGTH:
+        raise MalformedCreditMessage("no transaction id")
+    return transaction_id

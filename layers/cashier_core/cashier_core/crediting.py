@@ -1,9 +1,11 @@
 """Crediting a provider-confirmed deposit, exactly once, and the sweeper.
 
-The worker runs the one credit transaction (status, balance ADD and ledger
-entry). Whatever arrives - a duplicate, a stale copy, a redelivery, two
-workers at once - the version-pinned status condition and the ledger entry's
-deterministic id let exactly one credit land.
+The worker reads the deposit a message names (never the money a message
+carries) and lifecycle.decide says what a credit attempt does; the executor
+writes the one credit transaction (status, balance ADD and ledger entry).
+Whatever arrives - a duplicate, a stale copy, a redelivery, two workers at
+once - the version-pinned condition and the ledger entry's deterministic id let
+exactly one credit land. Only deposits are ever credited.
 
 Failures:
 - permanent (the account is gone, closed, or in another currency): the deposit
@@ -23,22 +25,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from cashier_core.cashier import Cashier
 from cashier_core.credit_queue import CreditQueue
-from cashier_core.errors import (
-    AccountClosed,
-    AccountCurrencyMismatch,
-    AccountNotFound,
-    AlreadyApplied,
-    RetryableConflict,
-    TransitionRefused,
-)
-from cashier_core.models import Transaction
-from cashier_core.statuses import Status
+from cashier_core.errors import AccountClosed, AccountCurrencyMismatch, AccountNotFound
+from cashier_core.lifecycle import CreditAttempt, CreditRefused, Outcome, SweepCheck, decide
+from cashier_core.statuses import Status, TransactionType
 from cashier_core.telemetry import count
+from cashier_core.transitions import execute
 
 logger = Logger()
 
 SOURCE: Final = "credit_worker"
-STALE_RETRIES: Final = 3
 # The sweeper leaves a confirmation this long to its own queue message first.
 SWEEP_AFTER: Final = timedelta(minutes=5)
 
@@ -50,58 +45,53 @@ class CreditOutcome(StrEnum):
     NOT_CREDITABLE = "not_creditable"
 
 
-def credit(cashier: Cashier, transaction: Transaction, now: datetime) -> CreditOutcome:
-    log = {"transaction_id": transaction.transaction_id}
-    for _ in range(STALE_RETRIES):
-        if transaction.status is Status.CREDITED:
-            count("CreditDuplicateIgnored")
-            return CreditOutcome.DUPLICATE
-        if transaction.status is not Status.PROVIDER_CONFIRMED:
-            logger.info("not creditable", extra={**log, "status": transaction.status.api_name})
-            return CreditOutcome.NOT_CREDITABLE
-        try:
-            credited = cashier.transactions.credit(transaction, source=SOURCE)
-        except AlreadyApplied:
-            count("CreditDuplicateIgnored")
-            return CreditOutcome.DUPLICATE
-        except TransitionRefused as refused:
-            transaction = refused.current
-            continue
-        except (AccountNotFound, AccountClosed, AccountCurrencyMismatch) as permanent:
-            try:
-                cashier.transactions.apply_change(
-                    transaction,
-                    Status.CREDIT_FAILED,
-                    reason=f"{permanent.code}: {permanent.message}",
-                    source=SOURCE,
-                )
-            except TransitionRefused as refused:
-                transaction = refused.current
-                continue
+def credit(cashier: Cashier, transaction_id: str, now: datetime) -> CreditOutcome:
+    """Credit the deposit a message names, as stored. TransactionNotFound for an
+    id that names nothing (the caller fails the message: a person looks at it)."""
+    log = {"transaction_id": transaction_id}
+    transaction = cashier.transactions.get(transaction_id)
+    try:
+        result = execute(cashier, transaction, CreditAttempt(), source=SOURCE)
+    except (AccountNotFound, AccountClosed, AccountCurrencyMismatch) as permanent:
+        current = cashier.transactions.get(transaction_id)
+        refusal = CreditRefused(permanent.code, permanent.message)
+        result = execute(cashier, current, refusal, source=SOURCE)
+        if result.written:
             count("CreditFailed", reason=permanent.code)
             logger.warning("credit failed permanently", extra={**log, "reason": permanent.code})
             return CreditOutcome.CREDIT_FAILED
-        count("Credited", currency=credited.currency)
-        confirmed_at = next(
-            (c.at for c in reversed(credited.history) if c.status is Status.PROVIDER_CONFIRMED),
-            None,
+    if result.move.outcome is Outcome.ALREADY:
+        count("CreditDuplicateIgnored")
+        return CreditOutcome.DUPLICATE
+    if not result.written:
+        if result.move.outcome is Outcome.IGNORE:  # a message naming a withdrawal: forged or a bug
+            logger.error("not creditable", extra={**log, "why": result.move.note})
+        else:
+            logger.info("not creditable", extra={**log, "why": result.move.note})
+        return CreditOutcome.NOT_CREDITABLE
+    credited = result.transaction
+    count("Credited", currency=credited.currency)
+    confirmed_at = next(
+        (c.at for c in reversed(credited.history) if c.status is Status.PROVIDER_CONFIRMED),
+        None,
+    )
+    if confirmed_at is not None:
+        count(
+            "ConfirmedToCreditedSeconds",
+            value=max((now - confirmed_at).total_seconds(), 0.0),
+            unit=MetricUnit.Seconds,
         )
-        if confirmed_at is not None:
-            count(
-                "ConfirmedToCreditedSeconds",
-                value=max((now - confirmed_at).total_seconds(), 0.0),
-                unit=MetricUnit.Seconds,
-            )
-        logger.info("credited", extra=log)
-        return CreditOutcome.CREDITED
-    raise RetryableConflict("The transaction kept changing while it was being credited.")
+    logger.info("credited", extra=log)
+    return CreditOutcome.CREDITED
 
 
 def sweep_confirmed(cashier: Cashier, queue: CreditQueue, now: datetime) -> int:
-    """Re-enqueue confirmations that have waited longer than SWEEP_AFTER."""
-    waiting = cashier.transactions.list_in_work_status(
-        Status.PROVIDER_CONFIRMED, updated_before=now - SWEEP_AFTER
+    """Re-enqueue confirmed deposits that have waited longer than SWEEP_AFTER.
+    Only what lifecycle.decide says still needs a credit is sent."""
+    listed = cashier.pages.list_work(
+        TransactionType.DEPOSIT, Status.PROVIDER_CONFIRMED, updated_before=now - SWEEP_AFTER
     )
+    waiting = (t for t in listed if decide(t, SweepCheck()).enqueue)
     sent = queue.enqueue_many(waiting)
     if sent:
         count("SweptToCreditQueue", value=sent)

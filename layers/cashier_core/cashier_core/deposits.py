@@ -49,8 +49,8 @@ from cashier_core.errors import (
     ProviderRefused,
     ProviderUnavailable,
     ReturnUrlInvalid,
-    TransitionRefused,
 )
+from cashier_core.lifecycle import PaymentNotStarted, PaymentStarted
 from cashier_core.models import (
     BrandSettings,
     CustomerRecord,
@@ -69,6 +69,7 @@ from cashier_core.schemas import (
 )
 from cashier_core.statuses import Status, TransactionType
 from cashier_core.telemetry import count
+from cashier_core.transitions import execute
 
 logger = Logger()
 
@@ -247,33 +248,18 @@ def _start_payment(
         )
         error = ProviderUnavailable("The payment provider module failed.")
     else:
-        try:
-            pending = cashier.transactions.change_status(
-                transaction.transaction_id,
-                created.status,
-                reason="payment created at the provider",
-                source=f"provider:{provider_name}",
-                only_from=frozenset({Status.CREATED}),
-                set_fields={
-                    "provider_reference": created.provider_reference,
-                    "redirect_url": created.redirect_url,
-                    "instructions": dict(created.instructions) if created.instructions else None,
-                },
-            )
-        except TransitionRefused as raced:
-            # A webhook got there first (an instant payment): its status stands.
-            return DepositResult(raced.current)
-        return DepositResult(pending)
+        started = PaymentStarted(
+            provider=provider_name,
+            status=created.status,
+            provider_reference=created.provider_reference,
+            redirect_url=created.redirect_url,
+            instructions=dict(created.instructions) if created.instructions else None,
+        )
+        # If a webhook got there first (an instant payment), its status stands.
+        result = execute(cashier, transaction, started, source=f"provider:{provider_name}")
+        return DepositResult(result.transaction)
 
     count("DepositProviderFailed", provider=provider_name, reason=error.code)
-    try:
-        failed = cashier.transactions.change_status(
-            transaction.transaction_id,
-            Status.FAILED,
-            reason=f"{error.code}: {error.message}",
-            source=f"provider:{provider_name}",
-            only_from=frozenset({Status.CREATED}),
-        )
-    except TransitionRefused as raced:
-        return DepositResult(raced.current)
-    return DepositResult(failed, provider_error=error)
+    not_started = PaymentNotStarted(provider_name, error.code, error.message)
+    result = execute(cashier, transaction, not_started, source=f"provider:{provider_name}")
+    return DepositResult(result.transaction, provider_error=error if result.written else None)

@@ -3,8 +3,8 @@
 Every run (the template's schedule, JANITOR_INTERVAL_MINUTES apart):
 - created for longer than CREATED_ABANDONED_AFTER: the provider's answer never
   came back (a crash or a timeout). Where the module can be asked, its answer
-  is applied; otherwise the deposit fails. A late success still lands, in
-  manual_review, by the transition table.
+  is a ProviderReport like a webhook's; otherwise the deposit fails. A late
+  success still lands, in manual_review (lifecycle.decide).
 - pending_payment: the module is asked on a backoff, as Kill Bill's janitor
   does - when the payment is 5 minutes old, 1 hour, 1 day, then once a day -
   and its answer applied. Past the module's own payment_expiry a payment the
@@ -24,11 +24,12 @@ from aws_lambda_powertools import Logger
 
 from cashier_core.cashier import Cashier
 from cashier_core.credit_queue import CreditQueue
-from cashier_core.errors import TransitionRefused
+from cashier_core.lifecycle import JanitorFinding, JanitorGaveUp, ProviderReport, Signal
 from cashier_core.models import Transaction
 from cashier_core.providers import get_provider
-from cashier_core.statuses import Status, automatic_sources
+from cashier_core.statuses import Status, TransactionType
 from cashier_core.telemetry import count
+from cashier_core.transitions import execute
 
 logger = Logger()
 
@@ -63,20 +64,15 @@ def run_janitor(
     cashier: Cashier, queue: CreditQueue, now: datetime, interval: timedelta
 ) -> JanitorReport:
     report = JanitorReport()
-    for transaction in cashier.transactions.list_in_work_status(
-        Status.CREATED, updated_before=now - CREATED_ABANDONED_AFTER
+    for transaction in cashier.pages.list_work(
+        TransactionType.DEPOSIT, Status.CREATED, updated_before=now - CREATED_ABANDONED_AFTER
     ):
         answer = _ask(cashier, transaction, report)
-        target = answer or Status.FAILED
-        reason = (
-            f"janitor: provider reports {target.api_name}"
-            if answer
-            else "janitor: the provider's answer never arrived"
-        )
-        _move(cashier, queue, transaction, target, reason, report=report)
+        signal: Signal = answer or JanitorGaveUp(JanitorFinding.ABANDONED)
+        _carry_out(cashier, queue, transaction, signal, report=report)
 
-    for transaction in cashier.transactions.list_in_work_status(
-        Status.PENDING_PAYMENT, updated_before=now - BACKOFF_STEPS[0]
+    for transaction in cashier.pages.list_work(
+        TransactionType.DEPOSIT, Status.PENDING_PAYMENT, updated_before=now - BACKOFF_STEPS[0]
     ):
         provider = get_provider(transaction.provider or "")
         if provider is None:
@@ -87,16 +83,20 @@ def run_janitor(
             _ask(cashier, transaction, report) if expired or is_check_due(age, interval) else None
         )
         if answer is not None:
-            reason = f"janitor: provider reports {answer.api_name}"
-            _move(cashier, queue, transaction, answer, reason, report=report)
+            _carry_out(cashier, queue, transaction, answer, report=report)
         elif expired:
-            reason = f"janitor: no payment within the provider's {provider.payment_expiry}"
-            _move(cashier, queue, transaction, Status.CANCELLED, reason, report=report)
+            finding = JanitorGaveUp(
+                JanitorFinding.EXPIRED, f"the provider's {provider.payment_expiry}"
+            )
+            _carry_out(cashier, queue, transaction, finding, report=report)
     logger.info("janitor run", extra={"asked": report.asked, "changed": report.changed})
     return report
 
 
-def _ask(cashier: Cashier, transaction: Transaction, report: JanitorReport) -> Status | None:
+def _ask(
+    cashier: Cashier, transaction: Transaction, report: JanitorReport
+) -> ProviderReport | None:
+    """The provider's answer, as the same kind of report a webhook gives."""
     provider = get_provider(transaction.provider or "")
     config = next(
         (
@@ -110,34 +110,36 @@ def _ask(cashier: Cashier, transaction: Transaction, report: JanitorReport) -> S
         return None
     report.asked += 1
     try:
-        return provider.query_status(transaction, config, cashier.credentials(config))
+        answer = provider.query_status(transaction, config, cashier.credentials(config))
     except Exception:
         logger.exception(
             "provider status query failed", extra={"transaction_id": transaction.transaction_id}
         )
         return None
+    if answer is None:
+        return None
+    return ProviderReport(
+        provider=provider.name,
+        target=answer.status,
+        raw_status=f"status query: {answer.status.api_name}",
+        amount=answer.amount,
+        currency=answer.currency,
+        reports_amounts=provider.reports_amounts,
+        new_reference=answer.provider_reference,
+    )
 
 
-def _move(
+def _carry_out(
     cashier: Cashier,
     queue: CreditQueue,
     transaction: Transaction,
-    target: Status,
-    reason: str,
+    signal: Signal,
     *,
     report: JanitorReport,
 ) -> None:
-    try:
-        changed = cashier.transactions.apply_change(
-            transaction,
-            target,
-            reason=reason,
-            source=SOURCE,
-            only_from=automatic_sources(transaction.type, target),
-        )
-    except TransitionRefused:
-        return  # a webhook got there first; its status stands
-    report.note(changed.status)
-    count("JanitorMoved", status=changed.status.api_name)
-    if changed.status is Status.PROVIDER_CONFIRMED:
-        queue.enqueue(changed)
+    result = execute(cashier, transaction, signal, source=SOURCE)
+    if result.written:
+        report.note(result.transaction.status)
+        count("JanitorMoved", status=result.transaction.status.api_name)
+    if result.enqueue:
+        queue.enqueue(result.transaction)

@@ -17,7 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from cashier_core.money import currency_exponent, quantize
 from cashier_core.sessions import MAX_IDENTIFIER_LENGTH
-from cashier_core.statuses import INITIAL_STATUS, Status, TransactionType
+from cashier_core.statuses import (
+    INITIAL_STATUS,
+    LEGACY_REASONS,
+    PublicReason,
+    Status,
+    TransactionType,
+)
 
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
@@ -63,9 +69,16 @@ class AmountLimits(DomainModel):
 class StatusChange(DomainModel):
     status: Status
     at: datetime
+    # The internal note: operators' words, provider text. BackOffice only.
     reason: str
     # Who caused it: "customer", "provider:<name>", "credit_worker", "backoffice:<principal>", ...
     source: str
+    # What the customer is told; None on changes written before codes existed.
+    code: PublicReason | None = None
+
+    @property
+    def public_reason(self) -> PublicReason:
+        return self.code if self.code is not None else LEGACY_REASONS[self.status]
 
 
 class Transaction(DomainModel):
@@ -110,6 +123,7 @@ def new_transaction(
     source: str,
     reason: str,
     at: datetime,
+    code: PublicReason | None = None,
     method_id: str | None = None,
     provider: str | None = None,
     payout_details: dict[str, str] | None = None,
@@ -120,6 +134,12 @@ def new_transaction(
     `transaction_id_for_request`); otherwise a fresh one is drawn.
     """
     status = INITIAL_STATUS[transaction_type]
+    if code is None:
+        code = (
+            PublicReason.DEPOSIT_REQUESTED
+            if transaction_type is TransactionType.DEPOSIT
+            else PublicReason.WITHDRAWAL_REQUESTED
+        )
     return Transaction(
         transaction_id=transaction_id or str(uuid.uuid4()),
         type=transaction_type,
@@ -134,7 +154,7 @@ def new_transaction(
         status=status,
         created_at=at,
         updated_at=at,
-        history=(StatusChange(status=status, at=at, reason=reason, source=source),),
+        history=(StatusChange(status=status, at=at, reason=reason, source=source, code=code),),
         version=1,
     )
 
@@ -268,6 +288,18 @@ class LedgerKind(StrEnum):
         """The statuses a movement of this kind moves its transaction into."""
         return _ENTERED_BY_KIND[self]
 
+    @property
+    def needs_open_account(self) -> bool:
+        """A credit or a new hold needs an open account. A release or a reversal
+        must land even on a closed account: the money already moved."""
+        return self in (LedgerKind.CREDIT, LedgerKind.WITHDRAWAL_HOLD)
+
+    @property
+    def needs_cover(self) -> bool:
+        """Only a hold may not overdraw; a reversal may take the balance negative
+        (the money left through the provider), which is reported, not refused."""
+        return self is LedgerKind.WITHDRAWAL_HOLD
+
 
 _ENTERED_BY_KIND: Final[dict[LedgerKind, frozenset[Status]]] = {
     LedgerKind.OPENING_BALANCE: frozenset(),
@@ -291,19 +323,27 @@ class LedgerEntry(DomainModel):
     created_at: datetime
 
     @classmethod
-    def for_transaction(cls, transaction: Transaction, kind: LedgerKind, at: datetime) -> Self:
-        """The entry of the movement about to be applied to `transaction` as read.
+    def for_transaction(
+        cls,
+        transaction: Transaction,
+        kind: LedgerKind,
+        at: datetime,
+        amount: Decimal | None = None,
+    ) -> Self:
+        """The entry of the movement about to be applied to `transaction` as read,
+        for `amount` (unsigned; the transaction's own amount when not given).
 
         A deposit may be credited again after a reversed chargeback, so the id
         counts the movements of this kind its history already shows: the same
         on every retry of one movement, different for the next movement."""
         earlier = sum(1 for change in transaction.history if change.status in kind.enters)
+        moved = transaction.amount if amount is None else amount
         return cls(
             entry_id=ledger_entry_id(transaction.transaction_id, kind, earlier + 1),
             account_id=transaction.account_id,
             transaction_id=transaction.transaction_id,
             kind=kind,
-            amount=transaction.amount * kind.sign,
+            amount=moved * kind.sign,
             currency=transaction.currency,
             created_at=at,
         )

@@ -70,6 +70,17 @@ class WebhookEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentStatus:
+    """What a provider's status API says of one payment (the janitor's question)."""
+
+    status: Status
+    amount: Decimal | None = None
+    currency: str | None = None
+    # The provider's own reference of the payment, when it has one by now.
+    provider_reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class WebhookAnswer:
     """What the provider expects back when a delivery was accepted."""
 
@@ -84,6 +95,9 @@ class PaymentProvider(Protocol):
     redirects: bool
     # How long a payment may wait in pending_payment before the janitor gives up.
     payment_expiry: timedelta
+    # False only for a module whose provider never reports amounts: then a
+    # confirmation without one is credited. Otherwise it goes to manual_review.
+    reports_amounts: bool
 
     def create_payment(self, request: PaymentRequest) -> CreatedPayment: ...
 
@@ -103,7 +117,7 @@ class PaymentProvider(Protocol):
 
     def query_status(
         self, transaction: Transaction, config: ProviderConfig, credentials: Credentials
-    ) -> Status | None:
+    ) -> PaymentStatus | None:
         """The payment's status at the provider, or None when it cannot be asked."""
 
 

@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from cashier_core.eligibility import EligibleMethod, ExcludedMethod
 from cashier_core.models import StatusChange, Transaction
 from cashier_core.money import format_amount
-from cashier_core.statuses import Status, TransactionType
+from cashier_core.statuses import PublicReason, Status, TransactionType
 
 IdText = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128)]
 # Amounts are strings; the domain parser gives each malformed one its own code.
@@ -78,7 +78,9 @@ class StatusChangeReply(Reply):
     status: int
     status_name: str
     at: datetime
-    reason: str
+    # A code from a fixed list (README "Reason codes"); never an operator's note
+    # or a provider's text, which only BackOffice sees.
+    reason: PublicReason
 
     @classmethod
     def of(cls, change: StatusChange) -> Self:
@@ -86,7 +88,7 @@ class StatusChangeReply(Reply):
             status=int(change.status),
             status_name=Status(change.status).api_name,
             at=change.at,
-            reason=change.reason,
+            reason=change.public_reason,
         )
 
 

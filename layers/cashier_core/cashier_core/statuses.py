@@ -50,11 +50,16 @@ ALLOWED_SOURCES: Final[dict[TransactionType, dict[Status, frozenset[Status]]]] =
         ),
         S.CREDITED: frozenset({S.PROVIDER_CONFIRMED}),
         S.CREDIT_FAILED: frozenset({S.PROVIDER_CONFIRMED}),
+        # manual_review -> failed is a person rejecting a reviewed deposit (OPERATOR_ONLY).
         S.FAILED: frozenset({S.CREATED, S.PENDING_PAYMENT, S.MANUAL_REVIEW}),
         S.CANCELLED: frozenset({S.CREATED, S.PENDING_PAYMENT}),
-        # Money must have been taken before it can be given back or disputed.
-        S.REFUNDED: frozenset({S.PROVIDER_CONFIRMED, S.CREDITED, S.CREDIT_FAILED}),
-        S.CHARGEBACK: frozenset({S.PROVIDER_CONFIRMED, S.CREDITED, S.CREDIT_FAILED}),
+        # Money must have been taken before it can be given back or disputed. A
+        # refund or dispute during review is applied, so that review can never
+        # credit money that has already left; only credited is reversed.
+        S.REFUNDED: frozenset({S.PROVIDER_CONFIRMED, S.CREDITED, S.CREDIT_FAILED, S.MANUAL_REVIEW}),
+        S.CHARGEBACK: frozenset(
+            {S.PROVIDER_CONFIRMED, S.CREDITED, S.CREDIT_FAILED, S.MANUAL_REVIEW}
+        ),
         # A success after failed/cancelled, an amount mismatch, or a reversed
         # chargeback needs a person; it never jumps back onto the success path.
         S.MANUAL_REVIEW: frozenset(
@@ -64,6 +69,8 @@ ALLOWED_SOURCES: Final[dict[TransactionType, dict[Status, frozenset[Status]]]] =
     TransactionType.WITHDRAWAL: {
         # A withdrawal is born in manual_review together with its hold (see
         # INITIAL_STATUS); nothing moves into created or the deposit-only states.
+        # provider_confirmed is "approved and paid out by BackOffice": finished
+        # business for every scheduled job (it is not in WORK_QUEUE_STATUSES).
         S.CREATED: frozenset(),
         S.PENDING_PAYMENT: frozenset(),
         S.PROVIDER_CONFIRMED: frozenset({S.MANUAL_REVIEW}),
@@ -82,18 +89,32 @@ INITIAL_STATUS: Final[dict[TransactionType, Status]] = {
     TransactionType.WITHDRAWAL: S.MANUAL_REVIEW,
 }
 
-# Statuses a scheduled job or an operator still has to act on. Only these are
-# kept in the sparse work-queue index, so it never fills with finished history.
-WORK_QUEUE_STATUSES: Final[frozenset[Status]] = frozenset(
-    {S.CREATED, S.PENDING_PAYMENT, S.PROVIDER_CONFIRMED, S.CREDIT_FAILED, S.MANUAL_REVIEW}
-)
+# Statuses a scheduled job or an operator still has to act on, per type. Only
+# these are kept in the sparse work-queue index, so it never fills with finished
+# history. An approved withdrawal waits for nobody: it is not work.
+WORK_QUEUE_STATUSES: Final[dict[TransactionType, frozenset[Status]]] = {
+    TransactionType.DEPOSIT: frozenset(
+        {S.CREATED, S.PENDING_PAYMENT, S.PROVIDER_CONFIRMED, S.CREDIT_FAILED, S.MANUAL_REVIEW}
+    ),
+    TransactionType.WITHDRAWAL: frozenset({S.MANUAL_REVIEW}),
+}
+
+
+def is_work(transaction_type: TransactionType, status: Status) -> bool:
+    return status in WORK_QUEUE_STATUSES[transaction_type]
 
 
 # Changes only a person (BackOffice) may make. A provider's event never takes a
-# deposit out of review, or a failed credit back onto the credit path: a second
-# "succeeded" after an amount mismatch must not credit what a person is checking.
+# deposit out of review (a refund or dispute aside: that money has left), or a
+# failed credit back onto the credit path: a second "succeeded" after an amount
+# mismatch must not credit what a person is checking, and a late "failed" must
+# not drop a reviewed deposit, perhaps with captured money, out of the queue.
 OPERATOR_ONLY: Final[frozenset[tuple[Status, Status]]] = frozenset(
-    {(S.MANUAL_REVIEW, S.PROVIDER_CONFIRMED), (S.CREDIT_FAILED, S.PROVIDER_CONFIRMED)}
+    {
+        (S.MANUAL_REVIEW, S.PROVIDER_CONFIRMED),
+        (S.MANUAL_REVIEW, S.FAILED),
+        (S.CREDIT_FAILED, S.PROVIDER_CONFIRMED),
+    }
 )
 
 
@@ -117,3 +138,43 @@ def can_transition(transaction_type: TransactionType, source: Status, target: St
 def is_final(transaction_type: TransactionType, status: Status) -> bool:
     """True when no transition leaves this status at all."""
     return not any(status in sources for sources in ALLOWED_SOURCES[transaction_type].values())
+
+
+class PublicReason(StrEnum):
+    """Why a transaction is where it is, as customers see it: a fixed list of
+    codes (README), never an operator's words or a provider's error text. The
+    internal note beside each change is for BackOffice only."""
+
+    DEPOSIT_REQUESTED = "deposit_requested"
+    WITHDRAWAL_REQUESTED = "withdrawal_requested"
+    PAYMENT_STARTED = "payment_started"
+    PAYMENT_NOT_STARTED = "payment_not_started"
+    PAYMENT_CONFIRMED = "payment_confirmed"
+    PAYMENT_FAILED = "payment_failed"
+    PAYMENT_CANCELLED = "payment_cancelled"
+    PAYMENT_EXPIRED = "payment_expired"
+    UNDER_REVIEW = "under_review"
+    CREDITED = "credited"
+    CREDIT_DELAYED = "credit_delayed"
+    REFUNDED = "refunded"
+    CHARGEBACK = "chargeback"
+    REVIEW_APPROVED = "review_approved"
+    REVIEW_DECLINED = "review_declined"
+    WITHDRAWAL_APPROVED = "withdrawal_approved"
+    WITHDRAWAL_DECLINED = "withdrawal_declined"
+    PAYOUT_FAILED = "payout_failed"
+
+
+# What a change written before reason codes existed shows: its status's code.
+LEGACY_REASONS: Final[dict[Status, PublicReason]] = {
+    S.CREATED: PublicReason.DEPOSIT_REQUESTED,
+    S.PENDING_PAYMENT: PublicReason.PAYMENT_STARTED,
+    S.PROVIDER_CONFIRMED: PublicReason.PAYMENT_CONFIRMED,
+    S.CREDITED: PublicReason.CREDITED,
+    S.CREDIT_FAILED: PublicReason.CREDIT_DELAYED,
+    S.FAILED: PublicReason.PAYMENT_FAILED,
+    S.CANCELLED: PublicReason.PAYMENT_CANCELLED,
+    S.REFUNDED: PublicReason.REFUNDED,
+    S.CHARGEBACK: PublicReason.CHARGEBACK,
+    S.MANUAL_REVIEW: PublicReason.UNDER_REVIEW,
+}

@@ -7,14 +7,15 @@
    the record's attribute_not_exists de-duplicates on (provider, event id), so
    a duplicate changes nothing, and a crash never records a delivery without
    its effect.
-3. A confirmation whose amount or currency differs from ours, or that arrives
-   after failed/cancelled, goes to manual_review, never to the credit path.
-4. A refund or chargeback of a credited deposit reverses the credit with its
-   ledger entry. The balance may go negative (the money has left through the
-   provider): that is logged and counted as NegativeBalance.
-5. A refused transition is recorded and acknowledged; the provider must not
-   retry what the table will always refuse.
-6. provider_confirmed is enqueued for the credit worker. If that fails the
+3. What the event does is lifecycle.decide's (ProviderReport), carried out by
+   transitions.execute: a confirmation without our amount goes to manual_review;
+   a refund or chargeback of a credited deposit reverses the credit with its
+   ledger entry (the balance may go negative: counted as NegativeBalance); an
+   event naming a withdrawal or another provider's deposit is recorded, never
+   applied.
+4. A refused or ignored event is recorded and acknowledged; the provider must
+   not retry what the table will always refuse.
+5. provider_confirmed is enqueued for the credit worker. If that fails the
    answer is 503 so the provider retries; the retry finds the delivery stored,
    sees provider_confirmed, and enqueues again (the credit is idempotent). The
    sweeper re-enqueues anything left behind.
@@ -30,26 +31,18 @@ from aws_lambda_powertools import Logger
 
 from cashier_core.cashier import Cashier
 from cashier_core.credit_queue import CreditQueue
-from cashier_core.errors import (
-    AlreadyApplied,
-    DuplicateDelivery,
-    ProviderNotFound,
-    TransactionNotFound,
-    TransitionRefused,
-    WebhookRejected,
-)
-from cashier_core.models import Transaction, WebhookDelivery
-from cashier_core.money import format_amount
+from cashier_core.errors import ProviderNotFound, TransactionNotFound, WebhookRejected
+from cashier_core.lifecycle import Outcome, ProviderReport
+from cashier_core.models import LedgerKind, Transaction, WebhookDelivery
 from cashier_core.providers import PaymentProvider, WebhookAnswer, WebhookEvent, get_provider
-from cashier_core.statuses import Status, automatic_sources
 from cashier_core.telemetry import count
+from cashier_core.transitions import execute
 
 logger = Logger()
 
 # Never stored with a delivery: they authenticate callers, they do not describe events.
 SECRET_HEADERS: Final = frozenset({"authorization", "cookie", "proxy-authorization", "x-api-key"})
 MAX_STORED_BODY: Final = 256 * 1024
-STALE_READ_RETRIES: Final = 3
 
 
 def webhook_secrets(cashier: Cashier, provider_name: str) -> list[str]:
@@ -96,44 +89,18 @@ def process_webhook(
 
 
 def _find(cashier: Cashier, provider: PaymentProvider, event: WebhookEvent) -> Transaction | None:
-    transaction: Transaction | None = None
+    """The transaction the event names, by our id or the provider's reference.
+    Whether the event may move it is lifecycle.decide's call, not the lookup's."""
     if event.transaction_id:
         try:
-            transaction = cashier.transactions.get(event.transaction_id)
+            return cashier.transactions.get(event.transaction_id)
         except TransactionNotFound:
-            transaction = None
-    if transaction is None and event.provider_reference:
-        transaction = cashier.transactions.find_by_provider_reference(
+            pass
+    if event.provider_reference:
+        return cashier.transactions.find_by_provider_reference(
             provider.name, event.provider_reference
         )
-    # A provider's event may only move that provider's own deposits.
-    if transaction is None or transaction.provider != provider.name:
-        return None
-    return transaction
-
-
-def _decide(transaction: Transaction, event: WebhookEvent) -> tuple[Status, str]:
-    target = event.target
-    reason = f"provider reported {event.raw_status}"
-    if target is not Status.PROVIDER_CONFIRMED:
-        return target, reason
-    if event.amount is not None and (
-        event.amount != transaction.amount or event.currency != transaction.currency
-    ):
-        reported = f"{event.amount} {event.currency}"
-        expected = (
-            f"{format_amount(transaction.amount, transaction.currency)} {transaction.currency}"
-        )
-        return (
-            Status.MANUAL_REVIEW,
-            f"amount mismatch: provider reported {reported}, expected {expected}",
-        )
-    if transaction.status in (Status.FAILED, Status.CANCELLED):
-        return (
-            Status.MANUAL_REVIEW,
-            f"provider reported success after {transaction.status.api_name}",
-        )
-    return target, reason
+    return None
 
 
 def _apply(
@@ -146,78 +113,46 @@ def _apply(
     transaction = _find(cashier, provider, event)
     log = {"provider": provider.name, "provider_event_id": event.provider_event_id}
     if transaction is None:
-        stored = cashier.transactions.record_delivery(
+        stored = cashier.deliveries.record(
             delivery.model_copy(update={"outcome": "unknown_transaction"})
         )
         count("WebhookUnknownTransaction" if stored else "WebhookDuplicate", provider=provider.name)
         logger.warning("webhook for no transaction of ours", extra=log)
         return
     log["transaction_id"] = transaction.transaction_id
-    delivery = delivery.model_copy(update={"transaction_id": transaction.transaction_id})
-
-    for _ in range(STALE_READ_RETRIES):
-        target, reason = _decide(transaction, event)
-        try:
-            if (
-                target in (Status.REFUNDED, Status.CHARGEBACK)
-                and transaction.status is Status.CREDITED
-            ):
-                changed = cashier.transactions.reverse_credit(
-                    transaction,
-                    target,
-                    reason=reason,
-                    source=f"provider:{provider.name}",
-                    delivery=delivery,
-                )
-                _report_negative_balance(cashier, changed)
-            else:
-                changed = cashier.transactions.apply_change(
-                    transaction,
-                    target,
-                    reason=reason,
-                    source=f"provider:{provider.name}",
-                    only_from=automatic_sources(transaction.type, target),
-                    delivery=delivery,
-                    set_fields={"provider_reference": event.new_provider_reference},
-                )
-        except DuplicateDelivery:
-            count("WebhookDuplicate", provider=provider.name)
-            logger.info("duplicate webhook delivery acknowledged", extra=log)
-            if transaction.status is Status.PROVIDER_CONFIRMED:
-                queue.enqueue(transaction)  # the first attempt may have failed to
-            return
-        except TransitionRefused as refused:
-            if refused.current.version != transaction.version:
-                transaction = refused.current  # we read a stale copy: decide again
-                continue
-            _refused(
-                cashier, delivery, refused.current, target, log=log, provider_name=provider.name
-            )
-            return
-        except AlreadyApplied:
-            _refused(cashier, delivery, transaction, target, log=log, provider_name=provider.name)
-            return
-        logger.info("webhook applied", extra={**log, "status": changed.status.api_name})
-        count("WebhookApplied", provider=provider.name, status=changed.status.api_name)
-        if changed.status is Status.PROVIDER_CONFIRMED:
-            queue.enqueue(changed)
-        return
-    raise TransitionRefused(transaction, "The transaction kept changing; retry the delivery.")
-
-
-def _refused(
-    cashier: Cashier,
-    delivery: WebhookDelivery,
-    current: Transaction,
-    target: Status,
-    *,
-    log: dict[str, str],
-    provider_name: str,
-) -> None:
-    outcome = f"refused: {current.status.api_name} -> {target.api_name}"
-    stored = cashier.transactions.record_delivery(delivery.model_copy(update={"outcome": outcome}))
-    count("WebhookTransitionRefused" if stored else "WebhookDuplicate", provider=provider_name)
-    logger.warning("webhook transition refused", extra={**log, "outcome": outcome})
+    report = ProviderReport(
+        provider=provider.name,
+        target=event.target,
+        raw_status=event.raw_status,
+        amount=event.amount,
+        currency=event.currency,
+        reports_amounts=provider.reports_amounts,
+        new_reference=event.new_provider_reference,
+    )
+    result = execute(
+        cashier,
+        transaction,
+        report,
+        source=f"provider:{provider.name}",
+        delivery=delivery.model_copy(update={"transaction_id": transaction.transaction_id}),
+    )
+    if result.duplicate:
+        count("WebhookDuplicate", provider=provider.name)
+        logger.info("duplicate webhook delivery acknowledged", extra=log)
+    elif result.written:
+        status = result.transaction.status.api_name
+        logger.info("webhook applied", extra={**log, "status": status})
+        count("WebhookApplied", provider=provider.name, status=status)
+        if result.move.ledger is not None and result.move.ledger.kind is LedgerKind.REVERSAL:
+            _report_negative_balance(cashier, result.transaction)
+    else:
+        outcome = result.move.outcome
+        metric = {Outcome.REFUSE: "WebhookTransitionRefused", Outcome.IGNORE: "WebhookIgnored"}
+        count(metric.get(outcome, "WebhookAlreadyApplied"), provider=provider.name)
+        logger.warning("webhook not applied", extra={**log, "outcome": result.move.note})
+    if result.enqueue:
+        # Also on a duplicate or a repeat: the first attempt's message may be lost.
+        queue.enqueue(result.transaction)
 
 
 def _report_negative_balance(cashier: Cashier, reversed_: Transaction) -> None:

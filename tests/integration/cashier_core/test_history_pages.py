@@ -10,7 +10,7 @@ from cashier_core.errors import InvalidCursor, InvalidPageSize
 from cashier_core.models import Transaction
 from cashier_core.statuses import Status, TransactionType
 from cashier_core.storage.cursor import CursorCodec
-from cashier_core.storage.transactions import MAX_PAGE_SIZE, HistoryQuery
+from cashier_core.storage.pages import MAX_PAGE_SIZE, HistoryQuery
 from tests.support import builders
 from tests.support.aws import LocalAws
 
@@ -36,7 +36,7 @@ def seed(aws: LocalAws, count: int, **overrides: object) -> list[Transaction]:
 def all_pages(aws: LocalAws, query: HistoryQuery, limit: int) -> list[list[Transaction]]:
     pages, cursor = [], None
     while True:
-        page = aws.transactions().list_history(query, codec=CODEC, limit=limit, cursor=cursor)
+        page = aws.pages().list_history(query, codec=CODEC, limit=limit, cursor=cursor)
         pages.append(page.items)
         cursor = page.next_cursor
         if cursor is None:
@@ -76,7 +76,7 @@ def test_filters_by_status_account_and_time(aws: LocalAws) -> None:
 
 def test_another_customers_account_filter_shows_nothing(aws: LocalAws) -> None:
     bobs = seed(aws, 2, customer_id="cus-bob")
-    page = aws.transactions().list_history(
+    page = aws.pages().list_history(
         HistoryQuery(customer_id="cus-alice", account_id=bobs[0].account_id), codec=CODEC, limit=10
     )
     assert page.items == []
@@ -87,7 +87,7 @@ def test_a_cursor_only_works_for_the_customer_and_query_it_was_issued_for(
     aws: LocalAws,
 ) -> None:
     seed(aws, 4)
-    store = aws.transactions()
+    store = aws.pages()
     page = store.list_history(HistoryQuery(customer_id="cus-alice"), codec=CODEC, limit=2)
     assert page.next_cursor
     for other in (
@@ -101,6 +101,4 @@ def test_a_cursor_only_works_for_the_customer_and_query_it_was_issued_for(
 @pytest.mark.parametrize("limit", [0, -1, MAX_PAGE_SIZE + 1, 10**9])
 def test_page_size_is_bounded(aws: LocalAws, limit: int) -> None:
     with pytest.raises(InvalidPageSize):
-        aws.transactions().list_history(
-            HistoryQuery(customer_id="cus-alice"), codec=CODEC, limit=limit
-        )
+        aws.pages().list_history(HistoryQuery(customer_id="cus-alice"), codec=CODEC, limit=limit)

@@ -252,7 +252,9 @@ def test_a_providers_event_cannot_move_another_providers_deposit(lifecycle: Life
     )
     assert lifecycle.sandbox_webhook(lifecycle.sandbox_body(stripe_deposit, "succeeded"))[0] == 200
     assert store.get(stripe_deposit.transaction_id).status is Status.PENDING_PAYMENT
-    assert [d["outcome"]["S"] for d in lifecycle.deliveries()] == ["unknown_transaction"]
+    assert [d["outcome"]["S"] for d in lifecycle.deliveries()] == [
+        "ignored: another provider's deposit"
+    ]
 
 
 def test_a_malformed_but_signed_body_is_400(lifecycle: Lifecycle) -> None:

@@ -31,7 +31,7 @@ DEPOSIT_MATRIX = """
 6   . . . . . . . . . x
 7   . . . . . . . . . .
 8   . . . . . . . . . x
-9   . . x . . x . . . .
+9   . . x . . x . x x .
 """
 
 WITHDRAWAL_MATRIX = """
@@ -115,7 +115,14 @@ def test_failed_cancelled_and_chargeback_leave_only_for_manual_review() -> None:
 
 
 def test_refund_and_chargeback_need_money_taken_first() -> None:
-    money_taken = {Status.PROVIDER_CONFIRMED, Status.CREDITED, Status.CREDIT_FAILED}
+    # manual_review may hold captured money (a mismatched success): a refund or
+    # dispute then must stop review from ever crediting it.
+    money_taken = {
+        Status.PROVIDER_CONFIRMED,
+        Status.CREDITED,
+        Status.CREDIT_FAILED,
+        Status.MANUAL_REVIEW,
+    }
     for target in (Status.REFUNDED, Status.CHARGEBACK):
         assert ALLOWED_SOURCES[TransactionType.DEPOSIT][target] == money_taken
 
@@ -146,7 +153,21 @@ def test_work_queue_holds_exactly_the_statuses_someone_must_act_on() -> None:
         Status.PROVIDER_CONFIRMED,
         Status.CREDIT_FAILED,
         Status.MANUAL_REVIEW,
-    } == WORK_QUEUE_STATUSES
+    } == WORK_QUEUE_STATUSES[TransactionType.DEPOSIT]
+
+
+def test_an_approved_withdrawal_is_nobodys_work() -> None:
+    """Approval (provider_confirmed) is the end of BackOffice's part: no scheduled
+    job may mistake it for a deposit waiting to be credited."""
+    assert WORK_QUEUE_STATUSES[TransactionType.WITHDRAWAL] == {Status.MANUAL_REVIEW}
+
+
+def test_only_a_person_takes_a_deposit_out_of_review_except_for_money_that_left() -> None:
+    deposit = TransactionType.DEPOSIT
+    leaving = {
+        target for target in Status if Status.MANUAL_REVIEW in automatic_sources(deposit, target)
+    }
+    assert leaving == {Status.REFUNDED, Status.CHARGEBACK}
 
 
 @pytest.mark.parametrize("transaction_type", list(TransactionType))

@@ -11,7 +11,8 @@ from typing import Final
 BY_CUSTOMER_INDEX: Final = "by_customer"
 BY_ACCOUNT_INDEX: Final = "by_account"
 BY_PROVIDER_REFERENCE_INDEX: Final = "by_provider_reference"
-BY_WORK_STATUS_INDEX: Final = "by_work_status"
+# Sparse and sharded: "<type>#<status>#<shard>" of what someone still has to act on.
+BY_WORK_KEY_INDEX: Final = "by_work_key"
 # Index of the provider configs table: every brand's configs of one provider.
 BY_PROVIDER_INDEX: Final = "by_provider"
 # Index of the webhook deliveries table: the provider events of one transaction.

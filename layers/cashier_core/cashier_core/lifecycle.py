@@ -1,0 +1,457 @@
+"""Every money decision: what one signal does to one transaction.
+
+`decide(transaction, signal) -> Move` is the only place that says what happens
+when a provider reports something, the janitor gives up on a payment, an
+operator acts, the credit worker tries to credit, or the sweeper looks at a
+deposit. It is pure: no boto3, no clock, no environment. Every entry point
+(webhook, janitor, BackOffice, credit worker, sweeper, deposit creation) gathers
+the signal, calls `decide` through the one executor (transitions.execute), and
+carries out the Move; none of them decides.
+
+The transition table (statuses.ALLOWED_SOURCES) still guards every write: a
+Move's target is always a change the table allows from the status it was
+decided on, and storage turns the table into the write's condition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from enum import StrEnum
+
+from cashier_core.errors import CashierError
+from cashier_core.models import LedgerKind, Transaction
+from cashier_core.money import format_amount
+from cashier_core.statuses import (
+    OPERATOR_ONLY,
+    PublicReason,
+    Status,
+    TransactionType,
+    can_transition,
+)
+
+S = Status
+R = PublicReason
+# What a status change may also set (storage.conditions.MUTABLE_FIELDS).
+FieldValue = str | dict[str, str] | None
+
+
+class Outcome(StrEnum):
+    APPLY = "apply"  # write the change (and its ledger movement, if any)
+    ALREADY = "already"  # the state this signal asks for already holds: nothing to write
+    REFUSE = (
+        "refuse"  # the table forbids it from here: an operator gets 409, a provider's is recorded
+    )
+    IGNORE = "ignore"  # the signal is not about this kind of transaction: recorded, never applied
+    SKIP = "skip"  # nothing to do (a job's signal that another writer overtook)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerMovement:
+    kind: LedgerKind
+    amount: Decimal  # unsigned; the kind gives the sign
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    outcome: Outcome
+    code: PublicReason | None = None  # what the customer sees (APPLY only)
+    note: str = ""  # the internal reason: BackOffice, logs, delivery records
+    target: Status | None = None
+    ledger: LedgerMovement | None = None
+    # The statuses this change may be written from; the executor also pins the version.
+    sources: frozenset[Status] = frozenset()
+    enqueue: bool = False  # hand the deposit to the credit worker afterwards
+    set_fields: Mapping[str, FieldValue] = field(default_factory=dict)
+
+    @property
+    def writes(self) -> bool:
+        return self.outcome is Outcome.APPLY
+
+
+# --- signals -----------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ProviderReport:
+    """A provider says a payment reached `target` (a webhook, or the janitor's question)."""
+
+    provider: str
+    target: Status
+    raw_status: str
+    amount: Decimal | None = None
+    currency: str | None = None
+    # False only for a module that declares, in code, that it never reports amounts.
+    reports_amounts: bool = True
+    new_reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentStarted:
+    """The provider module created the payment (deposit creation)."""
+
+    provider: str
+    status: Status
+    provider_reference: str
+    redirect_url: str | None = None
+    instructions: dict[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentNotStarted:
+    """The provider refused, failed or timed out while creating the payment."""
+
+    provider: str
+    error_code: str
+    error_message: str
+
+
+class JanitorFinding(StrEnum):
+    ABANDONED = "abandoned"  # created for too long: the provider's answer never came
+    EXPIRED = "expired"  # pending past the module's payment_expiry
+
+
+@dataclass(frozen=True, slots=True)
+class JanitorGaveUp:
+    finding: JanitorFinding
+    detail: str = ""
+
+
+class OperatorActionKind(StrEnum):
+    APPROVE_WITHDRAWAL = "approve_withdrawal"
+    REJECT_WITHDRAWAL = "reject_withdrawal"
+    FAIL_PAYOUT = "fail_payout"
+    CREDIT_REVIEWED_DEPOSIT = "credit_reviewed_deposit"
+    REJECT_REVIEWED_DEPOSIT = "reject_reviewed_deposit"
+    RETRY_FAILED_CREDIT = "retry_failed_credit"
+    CONFIRM_BANK_WIRE = "confirm_bank_wire"
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorAction:
+    kind: OperatorActionKind
+    note: str = ""
+    payout_reference: str | None = None  # approve_withdrawal
+    amount: Decimal | None = None  # confirm_bank_wire: what the wire carried
+    currency: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreditAttempt:
+    """The credit worker, with the transaction as stored (never as a message says)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CreditRefused:
+    """The account refused the credit for good (gone, closed, other currency)."""
+
+    error_code: str
+    error_message: str
+
+
+@dataclass(frozen=True, slots=True)
+class SweepCheck:
+    """The sweeper asks whether a transaction it listed still needs a credit message."""
+
+
+Signal = (
+    ProviderReport
+    | PaymentStarted
+    | PaymentNotStarted
+    | JanitorGaveUp
+    | OperatorAction
+    | CreditAttempt
+    | CreditRefused
+    | SweepCheck
+)
+
+# Which operator action is for which type, and what it leads to.
+_ACTION_TYPES: dict[OperatorActionKind, TransactionType] = {
+    OperatorActionKind.APPROVE_WITHDRAWAL: TransactionType.WITHDRAWAL,
+    OperatorActionKind.REJECT_WITHDRAWAL: TransactionType.WITHDRAWAL,
+    OperatorActionKind.FAIL_PAYOUT: TransactionType.WITHDRAWAL,
+    OperatorActionKind.CREDIT_REVIEWED_DEPOSIT: TransactionType.DEPOSIT,
+    OperatorActionKind.REJECT_REVIEWED_DEPOSIT: TransactionType.DEPOSIT,
+    OperatorActionKind.RETRY_FAILED_CREDIT: TransactionType.DEPOSIT,
+    OperatorActionKind.CONFIRM_BANK_WIRE: TransactionType.DEPOSIT,
+}
+
+
+# --- building moves ----------------------------------------------------------
+def _apply(
+    transaction: Transaction,
+    target: Status,
+    code: PublicReason,
+    note: str,
+    *,
+    by_operator: bool = False,
+    ledger: LedgerKind | None = None,
+    amount: Decimal | None = None,
+    set_fields: Mapping[str, FieldValue] | None = None,
+) -> Move:
+    """A change from the current status, if the table allows it for this signal's
+    kind of author; otherwise a refusal. A move is never wider than the table."""
+    source = transaction.status
+    allowed = can_transition(transaction.type, source, target) and (
+        by_operator or (source, target) not in OPERATOR_ONLY
+    )
+    if not allowed:
+        return _refuse(transaction, target)
+    return Move(
+        Outcome.APPLY,
+        code=code,
+        note=note,
+        target=target,
+        ledger=LedgerMovement(ledger, transaction.amount if amount is None else amount)
+        if ledger
+        else None,
+        sources=frozenset({source}),
+        enqueue=target is S.PROVIDER_CONFIRMED and transaction.type is TransactionType.DEPOSIT,
+        set_fields=set_fields or {},
+    )
+
+
+def _refuse(transaction: Transaction, target: Status) -> Move:
+    return Move(
+        Outcome.REFUSE,
+        note=f"{transaction.status.api_name} -> {target.api_name}",
+        target=target,
+    )
+
+
+def _already(transaction: Transaction, note: str = "already applied") -> Move:
+    # A repeat finds a confirmed deposit: enqueue again, the first message may be lost.
+    return Move(
+        Outcome.ALREADY,
+        note=note,
+        target=transaction.status,
+        enqueue=transaction.status is S.PROVIDER_CONFIRMED
+        and transaction.type is TransactionType.DEPOSIT,
+    )
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    try:
+        return f"{format_amount(amount, currency)} {currency}"
+    except CashierError:  # an unknown currency is shown as reported, never raised
+        return f"{amount} {currency}"
+
+
+# --- the decision ------------------------------------------------------------
+def decide(transaction: Transaction, signal: Signal) -> Move:  # noqa: PLR0911 - one per signal
+    """What `signal` does to `transaction` as read. Pure."""
+    match signal:
+        case ProviderReport():
+            return _provider_report(transaction, signal)
+        case PaymentStarted():
+            return _payment_started(transaction, signal)
+        case PaymentNotStarted():
+            if transaction.status is not S.CREATED:
+                return Move(Outcome.SKIP, note="a provider's event got there first")
+            note = f"{signal.error_code}: {signal.error_message}"
+            return _apply(transaction, S.FAILED, R.PAYMENT_NOT_STARTED, note)
+        case JanitorGaveUp():
+            return _janitor_gave_up(transaction, signal)
+        case OperatorAction():
+            return _operator_action(transaction, signal)
+        case CreditAttempt():
+            return _credit_attempt(transaction)
+        case CreditRefused():
+            if transaction.type is not TransactionType.DEPOSIT:
+                return Move(Outcome.IGNORE, note="only deposits are credited")
+            if transaction.status is not S.PROVIDER_CONFIRMED:
+                return Move(Outcome.SKIP, note=f"not creditable: {transaction.status.api_name}")
+            note = f"{signal.error_code}: {signal.error_message}"
+            return _apply(transaction, S.CREDIT_FAILED, R.CREDIT_DELAYED, note)
+        case SweepCheck():
+            waiting = (
+                transaction.type is TransactionType.DEPOSIT
+                and transaction.status is S.PROVIDER_CONFIRMED
+            )
+            return Move(Outcome.SKIP, note="sweep", enqueue=waiting)
+    raise TypeError(f"unknown signal {signal!r}")  # pragma: no cover - the union is closed
+
+
+def _provider_report(transaction: Transaction, report: ProviderReport) -> Move:  # noqa: PLR0911
+    if transaction.type is not TransactionType.DEPOSIT:
+        # Provider events only ever move deposits; a withdrawal is BackOffice's.
+        return Move(Outcome.IGNORE, note=f"{report.raw_status} names a withdrawal")
+    if transaction.provider != report.provider:
+        return Move(Outcome.IGNORE, note="another provider's deposit")
+    target, status = report.target, transaction.status
+    said = f"provider reported {report.raw_status}"
+    if target is S.PROVIDER_CONFIRMED:
+        if status in (S.PROVIDER_CONFIRMED, S.CREDITED):
+            return _already(transaction)
+        review = _confirmation_needs_review(transaction, report)
+        if review is not None:
+            if status is S.MANUAL_REVIEW:
+                return _already(transaction, f"already in review; {review}")
+            return _apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, review)
+        reference: dict[str, FieldValue] = (
+            {"provider_reference": report.new_reference} if report.new_reference else {}
+        )
+        return _apply(transaction, target, R.PAYMENT_CONFIRMED, said, set_fields=reference)
+    if status is target:
+        return _already(transaction)
+    if target in (S.REFUNDED, S.CHARGEBACK):
+        # Only a credited deposit has money on the account to take back; a refund or
+        # dispute before the credit (or during review) stops the credit instead.
+        code = R.REFUNDED if target is S.REFUNDED else R.CHARGEBACK
+        if status is S.CREDITED:
+            return _apply(transaction, target, code, said, ledger=LedgerKind.REVERSAL)
+        return _apply(transaction, target, code, said)
+    if target is S.FAILED:
+        return _apply(transaction, target, R.PAYMENT_FAILED, said)
+    if target is S.CANCELLED:
+        return _apply(transaction, target, R.PAYMENT_CANCELLED, said)
+    if target is S.MANUAL_REVIEW:
+        return _apply(transaction, target, R.UNDER_REVIEW, said)
+    # created, pending_payment, credited, credit_failed are never a provider's to say.
+    return _refuse(transaction, target)
+
+
+def _confirmation_needs_review(transaction: Transaction, report: ProviderReport) -> str | None:
+    """Why a provider's success must wait for a person, or None. Closed by default:
+    no amount is a reason, unless the module declares it never reports one."""
+    expected = _money(transaction.amount, transaction.currency)
+    if report.amount is None or report.currency is None:
+        if report.reports_amounts:
+            return f"provider reported success without an amount; expected {expected}"
+    elif report.amount != transaction.amount or report.currency != transaction.currency:
+        reported = _money(report.amount, report.currency)
+        return f"amount mismatch: provider reported {reported}, expected {expected}"
+    if transaction.status in (S.FAILED, S.CANCELLED):
+        return f"provider reported success after {transaction.status.api_name}"
+    return None
+
+
+def _payment_started(transaction: Transaction, started: PaymentStarted) -> Move:
+    if transaction.status is not S.CREATED:
+        return Move(Outcome.SKIP, note="a provider's event got there first; its status stands")
+    if started.status is not S.PENDING_PAYMENT:
+        # A module that claims more than "created" is not trusted with money: the
+        # confirmation comes only through a report, with its amount.
+        return _apply(
+            transaction,
+            S.MANUAL_REVIEW,
+            R.UNDER_REVIEW,
+            f"the module answered {started.status.api_name} when creating the payment",
+        )
+    fields: dict[str, FieldValue] = {
+        "provider_reference": started.provider_reference,
+        "redirect_url": started.redirect_url,
+        "instructions": dict(started.instructions) if started.instructions else None,
+    }
+    note = "payment created at the provider"
+    return _apply(transaction, S.PENDING_PAYMENT, R.PAYMENT_STARTED, note, set_fields=fields)
+
+
+def _janitor_gave_up(transaction: Transaction, finding: JanitorGaveUp) -> Move:
+    if transaction.type is not TransactionType.DEPOSIT:
+        return Move(Outcome.IGNORE, note="the janitor only watches deposits")
+    if finding.finding is JanitorFinding.ABANDONED:
+        if transaction.status is not S.CREATED:
+            return Move(Outcome.SKIP, note="moved on before the janitor")
+        note = "janitor: the provider's answer never arrived"
+        return _apply(transaction, S.FAILED, R.PAYMENT_NOT_STARTED, note)
+    if transaction.status is not S.PENDING_PAYMENT:
+        return Move(Outcome.SKIP, note="moved on before the janitor")
+    note = f"janitor: no payment within {finding.detail}" if finding.detail else "janitor: expired"
+    return _apply(transaction, S.CANCELLED, R.PAYMENT_EXPIRED, note)
+
+
+def _credit_attempt(transaction: Transaction) -> Move:
+    if transaction.type is not TransactionType.DEPOSIT:
+        return Move(Outcome.IGNORE, note="only deposits are credited")
+    if transaction.status is S.CREDITED:
+        return Move(Outcome.ALREADY, note="already credited", target=S.CREDITED)
+    if transaction.status is not S.PROVIDER_CONFIRMED:
+        return Move(Outcome.SKIP, note=f"not creditable: {transaction.status.api_name}")
+    return _apply(
+        transaction,
+        S.CREDITED,
+        R.CREDITED,
+        "credited to the trading account",
+        ledger=LedgerKind.CREDIT,
+    )
+
+
+def _operator_action(transaction: Transaction, action: OperatorAction) -> Move:  # noqa: PLR0911, PLR0912
+    kind, status, note = action.kind, transaction.status, action.note
+    if transaction.type is not _ACTION_TYPES[kind]:
+        return Move(Outcome.IGNORE, note=f"{kind.value} is not for a {transaction.type}")
+
+    def person(
+        target: Status, code: PublicReason, text: str, ledger: LedgerKind | None = None
+    ) -> Move:
+        return _apply(transaction, target, code, text, by_operator=True, ledger=ledger)
+
+    match kind:
+        case OperatorActionKind.APPROVE_WITHDRAWAL:
+            if status is S.PROVIDER_CONFIRMED:
+                return _already(transaction)
+            text = f"approved for payout: {note}" if note else "approved for payout"
+            move = person(S.PROVIDER_CONFIRMED, R.WITHDRAWAL_APPROVED, text)
+            if move.writes:
+                return replace(move, set_fields={"provider_reference": action.payout_reference})
+            return move
+        case OperatorActionKind.REJECT_WITHDRAWAL:
+            if status is S.CANCELLED:
+                return _already(transaction)
+            code = R.WITHDRAWAL_DECLINED
+            return person(S.CANCELLED, code, note, LedgerKind.HOLD_RELEASE)
+        case OperatorActionKind.FAIL_PAYOUT:
+            if status is S.FAILED:
+                return _already(transaction)
+            return person(S.FAILED, R.PAYOUT_FAILED, note, LedgerKind.HOLD_RELEASE)
+        case OperatorActionKind.CREDIT_REVIEWED_DEPOSIT:
+            if status in (S.PROVIDER_CONFIRMED, S.CREDITED):
+                return _already(transaction)
+            if status is not S.MANUAL_REVIEW:
+                return _refuse(transaction, S.PROVIDER_CONFIRMED)
+            return person(S.PROVIDER_CONFIRMED, R.REVIEW_APPROVED, f"credited after review: {note}")
+        case OperatorActionKind.REJECT_REVIEWED_DEPOSIT:
+            if status is S.FAILED:
+                return _already(transaction)
+            if status is not S.MANUAL_REVIEW:
+                return _refuse(transaction, S.FAILED)
+            return person(S.FAILED, R.REVIEW_DECLINED, f"rejected after review: {note}")
+        case OperatorActionKind.RETRY_FAILED_CREDIT:
+            if status in (S.PROVIDER_CONFIRMED, S.CREDITED):
+                return _already(transaction)
+            if status is not S.CREDIT_FAILED:
+                return _refuse(transaction, S.PROVIDER_CONFIRMED)
+            return person(S.PROVIDER_CONFIRMED, R.PAYMENT_CONFIRMED, f"credit retried: {note}")
+        case OperatorActionKind.CONFIRM_BANK_WIRE:
+            return _bank_wire(transaction, action)
+    raise TypeError(f"unknown operator action {kind!r}")  # pragma: no cover
+
+
+def _bank_wire(transaction: Transaction, action: OperatorAction) -> Move:
+    """A wire arrived: its own amount confirms a waiting deposit; any other amount,
+    or a wire after failed/cancelled, goes to a person."""
+    status = transaction.status
+    if action.amount is None or action.currency is None:
+        return _refuse(transaction, S.PROVIDER_CONFIRMED)
+    received = _money(action.amount, action.currency)
+    matches = action.amount == transaction.amount and action.currency == transaction.currency
+    if matches and status in (S.PROVIDER_CONFIRMED, S.CREDITED):
+        return _already(transaction)
+    if matches and status is S.PENDING_PAYMENT:
+        text = f"wire of {received} received: {action.note}"
+        return _apply(
+            transaction, S.PROVIDER_CONFIRMED, R.PAYMENT_CONFIRMED, text, by_operator=True
+        )
+    if status is S.MANUAL_REVIEW:
+        return _already(transaction)
+    expected = _money(transaction.amount, transaction.currency)
+    why = (
+        f"wire of {received} received, expected {expected}"
+        if not matches
+        else f"wire of {received} received after {status.api_name}"
+    )
+    if status not in (S.PENDING_PAYMENT, S.FAILED, S.CANCELLED):
+        return _refuse(transaction, S.MANUAL_REVIEW)
+    return _apply(
+        transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, f"{why}: {action.note}", by_operator=True
+    )
