@@ -14,13 +14,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from cashier_core.storage.deliveries import DeliveryStore
+from cashier_core.storage.pages import TransactionPages
 from cashier_core.storage.records import (
     AccountStore,
     CustomerStore,
     ProviderConfigStore,
 )
-from cashier_core.storage.deliveries import DeliveryStore
-from cashier_core.storage.pages import TransactionPages
 from cashier_core.storage.sessions import SessionStore
 from cashier_core.storage.tables import ACCOUNT_SORT_KEY, TableNames
 from cashier_core.storage.transactions import TransactionStore
