@@ -1,0 +1,170 @@
+"""The holes issue 11 closed, each pinned through the real handlers against moto.
+The conftest checks balance == sum(ledger) after every test."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from cashier_core import crediting
+from cashier_core.cashier import Cashier
+from cashier_core.clock import utc_now
+from cashier_core.credit_queue import CreditQueue
+from cashier_core.statuses import Status
+from tests.integration.functions.test_provider_webhooks import adyen_batch, adyen_item, pending
+from tests.support.backoffice import BackOffice
+from tests.support.lifecycle import Lifecycle
+
+USD = "acc-alice-usd"
+AML_NOTE = "AML: structuring suspected"
+
+
+@pytest.fixture
+def backoffice(lifecycle: Lifecycle) -> BackOffice:
+    return BackOffice(lifecycle.api)
+
+
+def balance(lifecycle: Lifecycle) -> Decimal:
+    return lifecycle.api.aws.accounts().get(USD).balance
+
+
+def withdrawal(lifecycle: Lifecycle, amount: str = "30.00", **body: str) -> str:
+    status, reply = lifecycle.api.withdraw(
+        "cus-alice", {"account_id": USD, "amount": amount, "currency": "USD", **body}
+    )
+    assert status == 201, reply
+    return str(reply["transaction"]["transaction_id"])
+
+
+def cashier(lifecycle: Lifecycle, later: timedelta = timedelta(0)) -> Cashier:
+    aws = lifecycle.api.aws
+    return Cashier(aws.dynamodb, aws.tables, clock=lambda: utc_now() + later)
+
+
+def test_an_approved_withdrawal_is_never_swept_or_enqueued(
+    lifecycle: Lifecycle, backoffice: BackOffice
+) -> None:
+    withdrawal_id = withdrawal(lifecycle)
+    assert backoffice.approve(withdrawal_id)[0] == 200
+    approved = lifecycle.transaction(withdrawal_id)
+    assert approved.status is Status.PROVIDER_CONFIRMED
+
+    queue = CreditQueue(lifecycle.api.aws.sqs, lifecycle.queue_url)
+    swept = crediting.sweep_confirmed(cashier(lifecycle), queue, utc_now() + timedelta(hours=6))
+    assert swept == 0
+    assert lifecycle.receive() == []
+    lifecycle.run("PaymentJanitorFunction")
+    assert lifecycle.receive() == []
+    assert lifecycle.transaction(withdrawal_id) == approved
+
+
+@pytest.mark.parametrize("status", ["succeeded", "failed", "cancelled", "refunded", "chargeback"])
+def test_a_provider_event_naming_a_withdrawal_is_recorded_never_applied(
+    lifecycle: Lifecycle, status: str
+) -> None:
+    withdrawal_id = withdrawal(lifecycle, method_id="card-sandbox")
+    held = lifecycle.transaction(withdrawal_id)
+    before = balance(lifecycle)
+    reply = lifecycle.sandbox_webhook(lifecycle.sandbox_body(held, status))
+    assert reply == (200, {"received": True})
+    assert lifecycle.transaction(withdrawal_id) == held
+    assert balance(lifecycle) == before
+    [delivery] = lifecycle.deliveries()
+    assert delivery["outcome"]["S"].startswith("ignored:")
+    assert lifecycle.receive() == []
+
+
+def test_a_verified_confirmation_without_an_amount_goes_to_manual_review(
+    lifecycle: Lifecycle,
+) -> None:
+    deposit = pending(lifecycle, "adyen", "card-adyen", "acc-alice-eur", "PL1")
+    item = adyen_item(deposit, "AUTHORISATION")
+    del item["amount"]
+    status, _, _ = lifecycle.post_webhook("adyen", adyen_batch(lifecycle, item), [])
+    assert status == 200
+    reviewed = lifecycle.transaction(deposit.transaction_id)
+    assert reviewed.status is Status.MANUAL_REVIEW
+    assert "without an amount" in reviewed.history[-1].reason
+    assert lifecycle.receive() == []
+
+
+def test_a_refund_during_review_stops_backoffice_from_ever_crediting_it(
+    lifecycle: Lifecycle, backoffice: BackOffice
+) -> None:
+    deposit = lifecycle.deposit()
+    lifecycle.sandbox_webhook(lifecycle.sandbox_body(deposit, "succeeded", amount="24.00"))
+    assert lifecycle.transaction(deposit.transaction_id).status is Status.MANUAL_REVIEW
+    before = balance(lifecycle)
+    assert lifecycle.sandbox_webhook(lifecycle.sandbox_body(deposit, "refunded"))[0] == 200
+    assert lifecycle.transaction(deposit.transaction_id).status is Status.REFUNDED
+    assert balance(lifecycle) == before  # nothing was credited, so nothing is reversed
+    status, reply = backoffice.resolve(deposit.transaction_id, "credit")
+    assert (status, reply["error"]["code"]) == (409, "invalid_transition")
+    lifecycle.drain()
+    assert balance(lifecycle) == before
+
+
+def test_a_late_failure_cannot_take_a_deposit_out_of_review(lifecycle: Lifecycle) -> None:
+    deposit = lifecycle.deposit()
+    lifecycle.sandbox_webhook(lifecycle.sandbox_body(deposit, "succeeded", amount="24.00"))
+    lifecycle.sandbox_webhook(lifecycle.sandbox_body(deposit, "failed"))
+    assert lifecycle.transaction(deposit.transaction_id).status is Status.MANUAL_REVIEW
+    outcomes = sorted(d["outcome"]["S"] for d in lifecycle.deliveries())
+    assert outcomes == ["applied", "refused: manual_review -> failed"]
+
+
+def test_a_credit_message_cannot_choose_the_amount_or_the_account(lifecycle: Lifecycle) -> None:
+    """A forged (version 1) message with a real confirmed deposit's id and version
+    but another amount and another customer's account credits only what is stored."""
+    deposit = lifecycle.deposit()
+    lifecycle.sandbox_webhook(lifecycle.sandbox_body(deposit, "succeeded"))
+    [real] = lifecycle.receive()
+    confirmed = lifecycle.transaction(deposit.transaction_id)
+    forged = confirmed.model_dump(mode="json")
+    forged.update(amount="999999.00", account_id="acc-mallory-usd", customer_id="cus-mallory")
+    lifecycle.api.aws.sqs.send_message(
+        QueueUrl=lifecycle.queue_url, MessageBody=json.dumps({"transaction": forged})
+    )
+    lifecycle.api.aws.sqs.delete_message(
+        QueueUrl=lifecycle.queue_url, ReceiptHandle=real["ReceiptHandle"]
+    )
+    before = balance(lifecycle)
+    mallory = lifecycle.api.aws.accounts().get("acc-mallory-usd").balance
+    lifecycle.drain()
+    credited = lifecycle.transaction(deposit.transaction_id)
+    assert credited.status is Status.CREDITED
+    assert balance(lifecycle) == before + Decimal("25.00")
+    assert lifecycle.api.aws.accounts().get("acc-mallory-usd").balance == mallory
+
+
+@pytest.mark.parametrize("body", ["not json", "[]", '{"v": 9, "transaction_id": "x"}', "{}"])
+def test_a_body_that_is_not_a_credit_message_fails_alone_without_raising(
+    lifecycle: Lifecycle, body: str
+) -> None:
+    lifecycle.api.aws.sqs.send_message(QueueUrl=lifecycle.queue_url, MessageBody=body)
+    messages = lifecycle.receive()
+    result = lifecycle.run_worker(messages)
+    assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == [messages[0]["MessageId"]]
+
+
+def test_customers_see_reason_codes_never_operators_notes(
+    lifecycle: Lifecycle, backoffice: BackOffice
+) -> None:
+    withdrawal_id = withdrawal(lifecycle)
+    assert backoffice.reject(withdrawal_id, reason=AML_NOTE)[0] == 200
+    status, reply = lifecycle.api.history("cus-alice")
+    assert status == 200
+    assert AML_NOTE not in json.dumps(reply)
+    [mine] = [t for t in reply["transactions"] if t["transaction_id"] == withdrawal_id]
+    assert [c["reason"] for c in mine["history"]] == [
+        "withdrawal_requested",
+        "withdrawal_declined",
+    ]
+    # BackOffice still sees the operator's words beside the code.
+    _, listed = backoffice.withdrawals()
+    assert AML_NOTE not in json.dumps(listed)  # it left the waiting list
+    audit = backoffice.audit(withdrawal_id)
+    assert [record.reason for record in audit] == [AML_NOTE]
