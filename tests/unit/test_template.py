@@ -210,3 +210,33 @@ def test_the_audit_trail_is_append_only() -> None:
 def test_webhook_deliveries_are_indexed_by_transaction_for_backoffice() -> None:
     [index] = RESOURCES["WebhookDeliveriesTable"]["Properties"]["GlobalSecondaryIndexes"]
     assert index["IndexName"] == tables.BY_TRANSACTION_INDEX
+
+
+def _sends_to_credit_queue(logical_id: str) -> bool:
+    for policy in RESOURCES[logical_id]["Properties"].get("Policies", []):
+        if not isinstance(policy, dict):
+            continue
+        for statement in policy.get("Statement", []):
+            if statement.get("Action") == "sqs:SendMessage" and "CreditQueue" in str(
+                statement.get("Resource")
+            ):
+                return True
+    return False
+
+
+def test_only_our_own_senders_may_put_a_credit_message() -> None:
+    """The queue's policy denies SendMessage to every principal but the functions
+    whose own policies send to it, and the operators' role (the DLQ redrive)."""
+    statement = RESOURCES["CreditQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert (statement["Effect"], statement["Principal"], statement["Action"]) == (
+        "Deny",
+        "*",
+        "sqs:SendMessage",
+    )
+    allowed = statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+    admitted = {".".join(arn["Fn::GetAtt"]) for arn in allowed}
+    senders = {f"{fid}Role.Arn" for fid in FUNCTIONS if _sends_to_credit_queue(fid)}
+    assert senders, "some function must send credit messages"
+    assert admitted == senders | {
+        "BackOfficeOperatorRole.Arn"
+    }
