@@ -14,13 +14,14 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= eu-west-1
 
-.PHONY: help venv lint format typecheck test unit integration e2e build check-build run invoke redrive bench
+.PHONY: help venv lint format typecheck test unit integration e2e build check-build run invoke redrive backfill-work-keys bench
 
 help:
 	@echo "make run    - run the cashier locally (local stack)"
 	@echo "make test   - lint, type-check, validate the template, sam build, all tests"
 	@echo "make build  - sam build into .aws-sam/"
 	@echo "make redrive - move dead-lettered credits back to the credit queue"
+	@echo "make backfill-work-keys - key pre-sharding items in the work index (runbook)"
 	@echo "make bench  - cold start, AWS calls, warm latency, layer size -> docs/benchmarks.md"
 
 $(STAMP): requirements-dev.txt layers/cashier_core/requirements.txt Makefile
@@ -78,6 +79,11 @@ invoke: $(STAMP)
 # Against `make run` by default; in AWS: make redrive ARGS="--dlq-arn <arn>"
 redrive: $(STAMP)
 	$(BIN)/python -m cashier_local.redrive $(ARGS)
+
+# Give items written before the sharded work index their work_key (docs/capacity.md).
+# Against `make run` by default; in AWS: make backfill-work-keys ARGS="--table <name>"
+backfill-work-keys: $(STAMP)
+	$(BIN)/python -m cashier_local.backfill_work_keys $(ARGS)
 
 # Cold start, AWS calls per operation, warm latency and layer size -> docs/benchmarks.md.
 # Cold starts are measured in a venv holding only what a function has in Lambda.

@@ -13,6 +13,8 @@ from cashier_core.statuses import (
     ALLOWED_SOURCES,
     INITIAL_STATUS,
     OPERATOR_ONLY,
+    REASON_MEANINGS,
+    PublicReason,
     Status,
     TransactionType,
 )
@@ -22,6 +24,7 @@ README = REPO_ROOT / "README.md"
 _TRANSITIONS = re.compile(
     r"(<!-- transitions:start -->\n).*?(<!-- transitions:end -->)", flags=re.DOTALL
 )
+_REASONS = re.compile(r"(<!-- reasons:start -->\n).*?(<!-- reasons:end -->)", flags=re.DOTALL)
 _ERRORS = re.compile(r"(<!-- errors:start -->\n).*?(<!-- errors:end -->)", flags=re.DOTALL)
 
 
@@ -71,8 +74,15 @@ def transition_table() -> str:
     return "\n".join(lines)
 
 
+def reason_table() -> str:
+    lines = ["| code | what the customer is told |", "|---|---|"]
+    lines += [f"| `{reason.value}` | {REASON_MEANINGS[reason]} |" for reason in PublicReason]
+    return "\n".join(lines) + "\n"
+
+
 def render(readme: str) -> str:
     readme = _TRANSITIONS.sub(lambda m: m.group(1) + transition_table() + m.group(2), readme)
+    readme = _REASONS.sub(lambda m: m.group(1) + reason_table() + m.group(2), readme)
     return _ERRORS.sub(lambda m: m.group(1) + error_table() + m.group(2), readme)
 
 

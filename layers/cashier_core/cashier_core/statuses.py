@@ -178,3 +178,25 @@ LEGACY_REASONS: Final[dict[Status, PublicReason]] = {
     S.CHARGEBACK: PublicReason.CHARGEBACK,
     S.MANUAL_REVIEW: PublicReason.UNDER_REVIEW,
 }
+
+# What each code tells a customer (README "Reason codes" is generated from this).
+REASON_MEANINGS: Final[dict[PublicReason, str]] = {
+    PublicReason.DEPOSIT_REQUESTED: "the deposit was requested",
+    PublicReason.WITHDRAWAL_REQUESTED: "the withdrawal was requested; its funds are held",
+    PublicReason.PAYMENT_STARTED: "the payment was created at the provider",
+    PublicReason.PAYMENT_NOT_STARTED: "the provider could not start the payment",
+    PublicReason.PAYMENT_CONFIRMED: "the provider confirmed the payment",
+    PublicReason.PAYMENT_FAILED: "the provider reported the payment failed",
+    PublicReason.PAYMENT_CANCELLED: "the payment was cancelled",
+    PublicReason.PAYMENT_EXPIRED: "the payment was not completed in time",
+    PublicReason.UNDER_REVIEW: "the payment is being checked by our team",
+    PublicReason.CREDITED: "the amount was credited to the trading account",
+    PublicReason.CREDIT_DELAYED: "the credit is delayed; our team is on it",
+    PublicReason.REFUNDED: "the payment was refunded",
+    PublicReason.CHARGEBACK: "the payment was disputed with the card issuer",
+    PublicReason.REVIEW_APPROVED: "our team approved the payment",
+    PublicReason.REVIEW_DECLINED: "our team declined the payment",
+    PublicReason.WITHDRAWAL_APPROVED: "the withdrawal was approved and paid out",
+    PublicReason.WITHDRAWAL_DECLINED: "the withdrawal was declined; the funds are back",
+    PublicReason.PAYOUT_FAILED: "the payout failed; the funds are back",
+}

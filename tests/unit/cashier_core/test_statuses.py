@@ -185,3 +185,10 @@ def test_automatic_sources_are_the_table_less_what_only_a_person_may_do(
     assert Status.CREDIT_FAILED not in automatic_sources(
         TransactionType.DEPOSIT, Status.PROVIDER_CONFIRMED
     )
+
+
+def test_every_reason_code_is_explained_and_every_status_has_a_legacy_code() -> None:
+    from cashier_core.statuses import LEGACY_REASONS, REASON_MEANINGS, PublicReason
+
+    assert set(REASON_MEANINGS) == set(PublicReason)
+    assert set(LEGACY_REASONS) == set(Status)
