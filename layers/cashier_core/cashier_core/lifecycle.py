@@ -23,6 +23,19 @@ from enum import StrEnum
 from cashier_core.errors import CashierError
 from cashier_core.models import LedgerKind, Transaction
 from cashier_core.money import format_amount
+from cashier_core.signals import (
+    CreditAttempt,
+    CreditRefused,
+    JanitorFinding,
+    JanitorGaveUp,
+    OperatorAction,
+    OperatorActionKind,
+    PaymentNotStarted,
+    PaymentStarted,
+    ProviderReport,
+    Signal,
+    SweepCheck,
+)
 from cashier_core.statuses import (
     OPERATOR_ONLY,
     PublicReason,
@@ -30,6 +43,25 @@ from cashier_core.statuses import (
     TransactionType,
     can_transition,
 )
+
+# The signals are re-exported: callers speak of a decision and its signals together.
+__all__ = [
+    "CreditAttempt",
+    "CreditRefused",
+    "JanitorFinding",
+    "JanitorGaveUp",
+    "LedgerMovement",
+    "Move",
+    "OperatorAction",
+    "OperatorActionKind",
+    "Outcome",
+    "PaymentNotStarted",
+    "PaymentStarted",
+    "ProviderReport",
+    "Signal",
+    "SweepCheck",
+    "decide",
+]
 
 S = Status
 R = PublicReason
@@ -69,100 +101,6 @@ class Move:
     def writes(self) -> bool:
         return self.outcome is Outcome.APPLY
 
-
-# --- signals -----------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class ProviderReport:
-    """A provider says a payment reached `target` (a webhook, or the janitor's question)."""
-
-    provider: str
-    target: Status
-    raw_status: str
-    amount: Decimal | None = None
-    currency: str | None = None
-    # False only for a module that declares, in code, that it never reports amounts.
-    reports_amounts: bool = True
-    new_reference: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentStarted:
-    """The provider module created the payment (deposit creation)."""
-
-    provider: str
-    status: Status
-    provider_reference: str
-    redirect_url: str | None = None
-    instructions: dict[str, str] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentNotStarted:
-    """The provider refused, failed or timed out while creating the payment."""
-
-    provider: str
-    error_code: str
-    error_message: str
-
-
-class JanitorFinding(StrEnum):
-    ABANDONED = "abandoned"  # created for too long: the provider's answer never came
-    EXPIRED = "expired"  # pending past the module's payment_expiry
-
-
-@dataclass(frozen=True, slots=True)
-class JanitorGaveUp:
-    finding: JanitorFinding
-    detail: str = ""
-
-
-class OperatorActionKind(StrEnum):
-    APPROVE_WITHDRAWAL = "approve_withdrawal"
-    REJECT_WITHDRAWAL = "reject_withdrawal"
-    FAIL_PAYOUT = "fail_payout"
-    CREDIT_REVIEWED_DEPOSIT = "credit_reviewed_deposit"
-    REJECT_REVIEWED_DEPOSIT = "reject_reviewed_deposit"
-    RETRY_FAILED_CREDIT = "retry_failed_credit"
-    CONFIRM_BANK_WIRE = "confirm_bank_wire"
-
-
-@dataclass(frozen=True, slots=True)
-class OperatorAction:
-    kind: OperatorActionKind
-    note: str = ""
-    payout_reference: str | None = None  # approve_withdrawal
-    amount: Decimal | None = None  # confirm_bank_wire: what the wire carried
-    currency: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CreditAttempt:
-    """The credit worker, with the transaction as stored (never as a message says)."""
-
-
-@dataclass(frozen=True, slots=True)
-class CreditRefused:
-    """The account refused the credit for good (gone, closed, other currency)."""
-
-    error_code: str
-    error_message: str
-
-
-@dataclass(frozen=True, slots=True)
-class SweepCheck:
-    """The sweeper asks whether a transaction it listed still needs a credit message."""
-
-
-Signal = (
-    ProviderReport
-    | PaymentStarted
-    | PaymentNotStarted
-    | JanitorGaveUp
-    | OperatorAction
-    | CreditAttempt
-    | CreditRefused
-    | SweepCheck
-)
 
 # Which operator action is for which type, and what it leads to.
 _ACTION_TYPES: dict[OperatorActionKind, TransactionType] = {
@@ -282,6 +220,10 @@ def _provider_report(transaction: Transaction, report: ProviderReport) -> Move: 
     if target is S.PROVIDER_CONFIRMED:
         if status in (S.PROVIDER_CONFIRMED, S.CREDITED):
             return _already(transaction)
+        if status in (S.CREDIT_FAILED, S.REFUNDED, S.CHARGEBACK):
+            # Stale news: the money was confirmed and has since moved on. It never
+            # reopens review, where a person could credit money that has left.
+            return _refuse(transaction, target)
         review = _confirmation_needs_review(transaction, report)
         if review is not None:
             if status is S.MANUAL_REVIEW:
