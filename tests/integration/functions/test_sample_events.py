@@ -64,7 +64,7 @@ def test_the_sample_deposit_its_webhook_and_its_credit_message_end_credited(
         {"received": True},
     )
 
-    # The committed message carries an older snapshot: the credit still lands, once.
+    # The committed message names the deposit; the credit lands once, however often it comes.
     for _ in range(2):
         assert lifecycle.api.raw("CreditWorkerFunction", sample_event("sqs_credit.json")) == {
             "batchItemFailures": []
