@@ -61,10 +61,12 @@ __all__ = [
     "Signal",
     "SweepCheck",
     "decide",
+    "decide_unmatched",
 ]
 
 S = Status
 R = PublicReason
+UNKNOWN_TRANSACTION = "unknown_transaction"
 # What a status change may also set (storage.conditions.MUTABLE_FIELDS).
 FieldValue = str | dict[str, str] | None
 
@@ -209,6 +211,12 @@ def decide(transaction: Transaction, signal: Signal) -> Move:  # noqa: PLR0911 -
     raise TypeError(f"unknown signal {signal!r}")  # pragma: no cover - the union is closed
 
 
+def decide_unmatched(report: ProviderReport) -> Move:
+    """A verified provider event that names no transaction of ours: stored (so
+    the provider's retries de-duplicate) and acknowledged, never applied."""
+    return Move(Outcome.IGNORE, note=UNKNOWN_TRANSACTION)
+
+
 def _provider_report(transaction: Transaction, report: ProviderReport) -> Move:  # noqa: PLR0911
     if transaction.type is not TransactionType.DEPOSIT:
         # Provider events only ever move deposits; a withdrawal is BackOffice's.
@@ -218,21 +226,7 @@ def _provider_report(transaction: Transaction, report: ProviderReport) -> Move: 
     target, status = report.target, transaction.status
     said = f"provider reported {report.raw_status}"
     if target is S.PROVIDER_CONFIRMED:
-        if status in (S.PROVIDER_CONFIRMED, S.CREDITED):
-            return _already(transaction)
-        if status in (S.CREDIT_FAILED, S.REFUNDED, S.CHARGEBACK):
-            # Stale news: the money was confirmed and has since moved on. It never
-            # reopens review, where a person could credit money that has left.
-            return _refuse(transaction, target)
-        review = _confirmation_needs_review(transaction, report)
-        if review is not None:
-            if status is S.MANUAL_REVIEW:
-                return _already(transaction, f"already in review; {review}")
-            return _apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, review)
-        reference: dict[str, FieldValue] = (
-            {"provider_reference": report.new_reference} if report.new_reference else {}
-        )
-        return _apply(transaction, target, R.PAYMENT_CONFIRMED, said, set_fields=reference)
+        return _provider_success(transaction, report)
     if status is target:
         return _already(transaction)
     if target in (S.REFUNDED, S.CHARGEBACK):
@@ -250,6 +244,28 @@ def _provider_report(transaction: Transaction, report: ProviderReport) -> Move: 
         return _apply(transaction, target, R.UNDER_REVIEW, said)
     # created, pending_payment, credited, credit_failed are never a provider's to say.
     return _refuse(transaction, target)
+
+
+def _provider_success(transaction: Transaction, report: ProviderReport) -> Move:
+    status = transaction.status
+    if status in (S.PROVIDER_CONFIRMED, S.CREDITED):
+        return _already(transaction)
+    if status in (S.CREDIT_FAILED, S.REFUNDED, S.CHARGEBACK):
+        # Stale news: the money was confirmed and has since moved on. It never
+        # reopens review, where a person could credit money that has left.
+        return _refuse(transaction, S.PROVIDER_CONFIRMED)
+    review = _confirmation_needs_review(transaction, report)
+    if review is not None:
+        if status is S.MANUAL_REVIEW:
+            return _already(transaction, f"already in review; {review}")
+        return _apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, review)
+    reference: dict[str, FieldValue] = (
+        {"provider_reference": report.new_reference} if report.new_reference else {}
+    )
+    said = f"provider reported {report.raw_status}"
+    return _apply(
+        transaction, S.PROVIDER_CONFIRMED, R.PAYMENT_CONFIRMED, said, set_fields=reference
+    )
 
 
 def _confirmation_needs_review(transaction: Transaction, report: ProviderReport) -> str | None:

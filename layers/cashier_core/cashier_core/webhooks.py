@@ -32,7 +32,7 @@ from aws_lambda_powertools import Logger
 from cashier_core.cashier import Cashier
 from cashier_core.credit_queue import CreditQueue
 from cashier_core.errors import ProviderNotFound, TransactionNotFound, WebhookRejected
-from cashier_core.lifecycle import Outcome, ProviderReport
+from cashier_core.lifecycle import Outcome, ProviderReport, decide_unmatched
 from cashier_core.models import LedgerKind, Transaction, WebhookDelivery
 from cashier_core.providers import PaymentProvider, WebhookAnswer, WebhookEvent, get_provider
 from cashier_core.telemetry import count
@@ -113,26 +113,16 @@ def _apply(
     transaction = _find(cashier, provider, event)
     log = {"provider": provider.name, "provider_event_id": event.provider_event_id}
     if transaction is None:
-        stored = cashier.deliveries.record(
-            delivery.model_copy(update={"outcome": "unknown_transaction"})
-        )
+        unmatched = decide_unmatched(_report(provider, event))
+        stored = cashier.deliveries.record(delivery.model_copy(update={"outcome": unmatched.note}))
         count("WebhookUnknownTransaction" if stored else "WebhookDuplicate", provider=provider.name)
         logger.warning("webhook for no transaction of ours", extra=log)
         return
     log["transaction_id"] = transaction.transaction_id
-    report = ProviderReport(
-        provider=provider.name,
-        target=event.target,
-        raw_status=event.raw_status,
-        amount=event.amount,
-        currency=event.currency,
-        reports_amounts=provider.reports_amounts,
-        new_reference=event.new_provider_reference,
-    )
     result = execute(
         cashier,
         transaction,
-        report,
+        _report(provider, event),
         source=f"provider:{provider.name}",
         delivery=delivery.model_copy(update={"transaction_id": transaction.transaction_id}),
     )
@@ -153,6 +143,18 @@ def _apply(
     if result.enqueue:
         # Also on a duplicate or a repeat: the first attempt's message may be lost.
         queue.enqueue(result.transaction)
+
+
+def _report(provider: PaymentProvider, event: WebhookEvent) -> ProviderReport:
+    return ProviderReport(
+        provider=provider.name,
+        target=event.target,
+        raw_status=event.raw_status,
+        amount=event.amount,
+        currency=event.currency,
+        reports_amounts=provider.reports_amounts,
+        new_reference=event.new_provider_reference,
+    )
 
 
 def _report_negative_balance(cashier: Cashier, reversed_: Transaction) -> None:
