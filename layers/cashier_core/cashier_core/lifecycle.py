@@ -230,12 +230,17 @@ def _provider_report(transaction: Transaction, report: ProviderReport) -> Move: 
     if status is target:
         return _already(transaction)
     if target in (S.REFUNDED, S.CHARGEBACK):
-        # Only a credited deposit has money on the account to take back; a refund or
-        # dispute before the credit (or during review) stops the credit instead.
         code = R.REFUNDED if target is S.REFUNDED else R.CHARGEBACK
+        partial = _partial_reversal(transaction, report)
         if status is S.CREDITED:
+            # Only a credited deposit has money on the account to take back, and a
+            # reversal takes the whole deposit: another amount is for BackOffice.
+            if partial is not None:
+                return Move(Outcome.REFUSE, note=partial, target=target)
             return _apply(transaction, target, code, said, ledger=LedgerKind.REVERSAL)
-        return _apply(transaction, target, code, said)
+        # Before the credit (or during review) any refund or dispute stops the
+        # credit: the provider is taking back money we never passed on.
+        return _apply(transaction, target, code, f"{said}; {partial}" if partial else said)
     if target is S.FAILED:
         return _apply(transaction, target, R.PAYMENT_FAILED, said)
     if target is S.CANCELLED:
@@ -254,18 +259,37 @@ def _provider_success(transaction: Transaction, report: ProviderReport) -> Move:
         # Stale news: the money was confirmed and has since moved on. It never
         # reopens review, where a person could credit money that has left.
         return _refuse(transaction, S.PROVIDER_CONFIRMED)
+    # The payment's own reference is kept on every path, review included: later
+    # refunds and disputes name only it (a Stripe dispute names the PaymentIntent).
+    reference: dict[str, FieldValue] = (
+        {"provider_reference": report.new_reference} if report.new_reference else {}
+    )
     review = _confirmation_needs_review(transaction, report)
     if review is not None:
         if status is S.MANUAL_REVIEW:
             return _already(transaction, f"already in review; {review}")
-        return _apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, review)
-    reference: dict[str, FieldValue] = (
-        {"provider_reference": report.new_reference} if report.new_reference else {}
-    )
+        return _apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, review, set_fields=reference)
     said = f"provider reported {report.raw_status}"
     return _apply(
         transaction, S.PROVIDER_CONFIRMED, R.PAYMENT_CONFIRMED, said, set_fields=reference
     )
+
+
+def _partial_reversal(transaction: Transaction, report: ProviderReport) -> str | None:
+    """Why a refund or dispute is not of the whole deposit, or None. The ledger
+    reverses whole deposits only; another amount on a credited deposit is
+    recorded for BackOffice rather than taking more than the provider did."""
+    if report.amount is None and report.currency is None:
+        return None  # the module reports a whole reversal without an amount
+    if report.amount == transaction.amount and report.currency == transaction.currency:
+        return None
+    reported = (
+        _money(report.amount, report.currency)
+        if report.amount is not None and report.currency is not None
+        else "an incomplete amount"
+    )
+    expected = _money(transaction.amount, transaction.currency)
+    return f"reversal of {reported} of {expected}: BackOffice settles the difference"
 
 
 def _confirmation_needs_review(transaction: Transaction, report: ProviderReport) -> str | None:

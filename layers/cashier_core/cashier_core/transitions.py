@@ -65,17 +65,26 @@ def execute(
 
     A provider delivery is stored exactly once whatever the outcome: with the
     change it caused, or alone with the outcome that explains why nothing changed
-    (so the provider's retries de-duplicate). Raises the account's refusal of a
+    (so the provider's retries de-duplicate), and then only while the transaction
+    is still at the version that outcome was decided on. Raises the account's refusal of a
     balance movement (AccountClosed, ...) for the caller's own signal.
     """
     for _ in range(STALE_READ_RETRIES):
         move = decide(transaction, signal)
         if not move.writes:
-            stored = True
-            if delivery is not None:
-                outcome = f"{_RECORDED[move.outcome]}: {move.note}"[:MAX_OUTCOME_LENGTH]
-                stored = cashier.deliveries.record(delivery.model_copy(update={"outcome": outcome}))
-            return Executed(transaction, move, written=False, duplicate=not stored)
+            if delivery is None:
+                return Executed(transaction, move, written=False)
+            outcome = f"{_RECORDED[move.outcome]}: {move.note}"[:MAX_OUTCOME_LENGTH]
+            try:
+                cashier.transactions.record_unchanged(
+                    transaction, delivery.model_copy(update={"outcome": outcome})
+                )
+            except DuplicateDelivery:
+                return Executed(transaction, move, written=False, duplicate=True)
+            except TransitionRefused as refused:
+                transaction = refused.current  # decided on a stale read: decide again
+                continue
+            return Executed(transaction, move, written=False)
         try:
             changed = cashier.transactions.write(
                 transaction, move, source=source, delivery=delivery, audit=audit

@@ -13,8 +13,16 @@ from cashier_core import crediting
 from cashier_core.cashier import Cashier
 from cashier_core.clock import utc_now
 from cashier_core.credit_queue import CreditQueue
+from cashier_core.models import Transaction
 from cashier_core.statuses import Status
-from tests.integration.functions.test_provider_webhooks import adyen_batch, adyen_item, pending
+from cashier_core.storage.transactions import TransactionStore
+from tests.integration.functions.test_provider_webhooks import (
+    adyen_batch,
+    adyen_item,
+    pending,
+    stripe_event,
+    stripe_post,
+)
 from tests.support.backoffice import BackOffice
 from tests.support.lifecycle import Lifecycle
 
@@ -168,3 +176,78 @@ def test_customers_see_reason_codes_never_operators_notes(
     assert AML_NOTE not in json.dumps(listed)  # it left the waiting list
     audit = backoffice.audit(withdrawal_id)
     assert [record.reason for record in audit] == [AML_NOTE]
+
+
+def test_a_refund_decided_on_a_stale_read_is_decided_again_not_recorded_as_refused(
+    lifecycle: Lifecycle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refund's webhook reads the deposit while pending; before it records
+    its refusal, the success lands and is credited. The refusal must not be
+    stored for good: the executor decides again and reverses the credit."""
+    deposit = lifecycle.deposit()
+    before = balance(lifecycle)
+    refund = lifecycle.sandbox_body(deposit, "refunded")
+    success = lifecycle.sandbox_body(deposit, "succeeded")
+    real_get = TransactionStore.get
+    raced: list[bool] = []
+
+    def get_then_another_writer_lands(self: TransactionStore, transaction_id: str) -> Transaction:
+        read = real_get(self, transaction_id)
+        if not raced:
+            raced.append(True)
+            assert lifecycle.sandbox_webhook(success)[0] == 200
+            lifecycle.drain()
+        return read
+
+    monkeypatch.setattr(TransactionStore, "get", get_then_another_writer_lands)
+    assert lifecycle.sandbox_webhook(refund)[0] == 200
+    monkeypatch.setattr(TransactionStore, "get", real_get)
+    assert lifecycle.sandbox_webhook(refund)[0] == 200  # the provider's retry: a duplicate
+
+    final = lifecycle.transaction(deposit.transaction_id)
+    assert final.status is Status.REFUNDED
+    assert balance(lifecycle) == before
+    assert sorted(d["outcome"]["S"] for d in lifecycle.deliveries()) == ["applied", "applied"]
+
+
+def test_a_stripe_dispute_finds_a_deposit_in_review_by_its_payment_intent(
+    lifecycle: Lifecycle, backoffice: BackOffice
+) -> None:
+    """A success with another amount goes to review and keeps the PaymentIntent;
+    the dispute (no metadata, only payment_intent) finds it and ends the review,
+    so BackOffice can never credit money the issuer took back."""
+    deposit = pending(lifecycle, "stripe", "card-stripe", USD, "cs_test_9")
+    session = {"id": "cs_test_9", "client_reference_id": deposit.transaction_id,
+               "payment_intent": "pi_9", "payment_status": "paid", "amount_total": 3999,
+               "currency": "usd"}  # fmt: skip
+    assert stripe_post(lifecycle, stripe_event("checkout.session.completed", session)) == 200
+    reviewed = lifecycle.transaction(deposit.transaction_id)
+    assert (reviewed.status, reviewed.provider_reference) == (Status.MANUAL_REVIEW, "pi_9")
+    dispute = {"id": "dp_9", "object": "dispute", "charge": "ch_9", "payment_intent": "pi_9",
+               "amount": 3999, "currency": "usd", "metadata": {}}  # fmt: skip
+    assert stripe_post(lifecycle, stripe_event("charge.dispute.created", dispute)) == 200
+    assert lifecycle.transaction(deposit.transaction_id).status is Status.CHARGEBACK
+    before = balance(lifecycle)
+    status, reply = backoffice.resolve(deposit.transaction_id, "credit")
+    assert (status, reply["error"]["code"]) == (409, "invalid_transition")
+    lifecycle.drain()
+    assert balance(lifecycle) == before
+
+
+def test_a_partial_refund_of_a_credited_deposit_is_recorded_never_reversed_whole(
+    lifecycle: Lifecycle,
+) -> None:
+    deposit = pending(lifecycle, "adyen", "card-adyen", "acc-alice-eur", "PL7")
+    lifecycle.post_webhook(
+        "adyen", adyen_batch(lifecycle, adyen_item(deposit, "AUTHORISATION")), []
+    )
+    lifecycle.drain()
+    eur = lifecycle.api.aws.accounts().get("acc-alice-eur").balance
+    partial = adyen_item(deposit, "REFUND", psp="9916")
+    partial["amount"] = {"currency": "EUR", "value": 1000}
+    assert lifecycle.post_webhook("adyen", adyen_batch(lifecycle, partial), [])[0] == 200
+    assert lifecycle.transaction(deposit.transaction_id).status is Status.CREDITED
+    assert lifecycle.api.aws.accounts().get("acc-alice-eur").balance == eur
+    outcomes = sorted(d["outcome"]["S"] for d in lifecycle.deliveries())
+    assert outcomes[0] == "applied"
+    assert outcomes[1].startswith("refused: reversal of 10.00 EUR of 40.00 EUR")

@@ -7,13 +7,12 @@ and status); every reader queries all shards, in parallel, and merges them by
 
 from __future__ import annotations
 
-import heapq
 import json
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from cashier_core.errors import InvalidCursor, InvalidPageSize
 from cashier_core.models import Transaction
@@ -85,7 +84,11 @@ class WorkQueueQuery:
         )
 
 
-def _order(item: Item) -> tuple[str, str]:
+# A place in a work queue: (updated_at, transaction_id), the merge order.
+Position = tuple[str, str]
+
+
+def _order(item: Item) -> Position:
     return (item["updated_at"]["S"], item["transaction_id"]["S"])
 
 
@@ -258,8 +261,9 @@ class TransactionPages:
         except KeyError:
             raise InvalidCursor() from None
 
-        def shard(index: int) -> tuple[list[Item], bool]:
-            """Up to limit + 1 matches of one shard past the cursor; True if more may follow."""
+        def shard(index: int) -> tuple[list[Item], Position | None]:
+            """The matches of one shard past the cursor, and where it stopped
+            reading when it did not read to the end (None: it did)."""
             request = self._work_request(
                 query.type,
                 query.status,
@@ -277,26 +281,35 @@ class TransactionPages:
                 )
                 last = response.get("LastEvaluatedKey")
                 if last is None:
-                    return found, False
+                    return found, None
                 if len(found) > limit:
-                    return found, True
+                    break
                 request["ExclusiveStartKey"] = last
-            return found, True
+            return found, _order(cast(Item, last))
 
         results = self._each_shard(shard)
-        merged = list(heapq.merge(*(sorted(items, key=_order) for items, _ in results), key=_order))
-        more = len(merged) > limit or any(truncated for _, truncated in results)
+        # Everything up to the earliest point where a shard stopped reading has
+        # been read in every shard; past it, a shard may hold unread waiters.
+        stops = [stop for _, stop in results if stop is not None]
+        horizon = min(stops) if stops else None
+        merged = sorted(
+            (item for items, _ in results for item in items
+             if horizon is None or _order(item) <= horizon),
+            key=_order,
+        )  # fmt: skip
         shown = merged[:limit]
-        next_cursor = None
-        if more and shown:
-            last_shown = _order(shown[-1])
-            next_cursor = codec.encode(
-                {"updated_at": last_shown[0], "transaction_id": last_shown[1]},
-                query.cursor_context(),
+        resume: Position | None = None
+        if len(merged) > limit:
+            resume = _order(shown[-1])
+        elif horizon is not None:
+            resume = horizon  # every item up to here is shown; go on from here
+        next_cursor = (
+            codec.encode(
+                {"updated_at": resume[0], "transaction_id": resume[1]}, query.cursor_context()
             )
-        elif more:
-            # Every shard stopped on its round limit before a match: resume where they were.
-            next_cursor = cursor
+            if resume is not None
+            else None
+        )
         return Page(items=[from_item(Transaction, item) for item in shown], next_cursor=next_cursor)
 
     def _work_request(

@@ -34,6 +34,7 @@ from cashier_core.storage.codec import Item, from_item, to_item
 from cashier_core.storage.conditions import (
     WORK_KEY,
     after,
+    n,
     s,
     status_update,
     work_key_of,
@@ -183,6 +184,29 @@ class TransactionStore:
         except ClientError as error:
             _raise_cancellation(error, transaction, layout)
         return after(transaction, update, move)
+
+    def record_unchanged(self, transaction: Transaction, delivery: WebhookDelivery) -> None:
+        """Store a delivery that changes nothing, only while the transaction is still
+        at the version the decision was made on: an event refused on a stale read
+        must be decided again, never recorded as refused for good.
+
+        Raises DuplicateDelivery when it was stored before, TransitionRefused with
+        the current item when the transaction moved on meanwhile."""
+        check = {
+            "ConditionCheck": {
+                "TableName": self._tables.transactions,
+                "Key": {"transaction_id": s(transaction.transaction_id)},
+                "ConditionExpression": "#version = :version",
+                "ExpressionAttributeNames": {"#version": "version"},
+                "ExpressionAttributeValues": {":version": n(transaction.version)},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        writes = [check, delivery_put(self._tables.webhook_deliveries, delivery)]
+        try:
+            self._client.transact_write_items(TransactItems=writes)  # type: ignore[arg-type]
+        except ClientError as error:
+            _raise_cancellation(error, transaction, _Layout(status=0, delivery=1))
 
     def _transaction_item(self, transaction: Transaction) -> Item:
         key = work_key_of(transaction.type, transaction.status, transaction.transaction_id)
