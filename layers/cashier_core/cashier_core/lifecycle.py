@@ -230,6 +230,11 @@ def _provider_report(transaction: Transaction, report: ProviderReport) -> Move: 
     if status is target:
         return _already(transaction)
     if target in (S.REFUNDED, S.CHARGEBACK):
+        if status in (S.CREATED, S.PENDING_PAYMENT, S.FAILED, S.CANCELLED):
+            # Out of order, or a payment we never saw succeed: a person looks, so
+            # that a success arriving later can never credit money already gone.
+            note = f"{said} before the payment was confirmed"
+            return _apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, note)
         code = R.REFUNDED if target is S.REFUNDED else R.CHARGEBACK
         partial = _partial_reversal(transaction, report)
         if status is S.CREDITED:

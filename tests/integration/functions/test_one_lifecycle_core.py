@@ -251,3 +251,19 @@ def test_a_partial_refund_of_a_credited_deposit_is_recorded_never_reversed_whole
     outcomes = sorted(d["outcome"]["S"] for d in lifecycle.deliveries())
     assert outcomes[0] == "applied"
     assert outcomes[1].startswith("refused: reversal of 10.00 EUR of 40.00 EUR")
+
+
+@pytest.mark.parametrize("reversal", ["refunded", "chargeback"])
+def test_a_reversal_before_the_success_puts_the_deposit_in_front_of_a_person(
+    lifecycle: Lifecycle, reversal: str
+) -> None:
+    """Out-of-order delivery: the refund or dispute is not refused and forgotten,
+    so the success that follows can never credit money that has already left."""
+    deposit = lifecycle.deposit()
+    before = balance(lifecycle)
+    assert lifecycle.sandbox_webhook(lifecycle.sandbox_body(deposit, reversal))[0] == 200
+    assert lifecycle.transaction(deposit.transaction_id).status is Status.MANUAL_REVIEW
+    assert lifecycle.sandbox_webhook(lifecycle.sandbox_body(deposit, "succeeded"))[0] == 200
+    lifecycle.drain()
+    assert lifecycle.transaction(deposit.transaction_id).status is Status.MANUAL_REVIEW
+    assert balance(lifecycle) == before
