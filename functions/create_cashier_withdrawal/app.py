@@ -14,17 +14,18 @@ from cashier_core.api import (
     current_caller,
     handle,
     json_response,
-    logger,
     responses,
 )
 from cashier_core.cashier import Cashier
 from cashier_core.idempotency import IdempotentRequests, Reply
+from cashier_core.logs import api_entry, logger
 from cashier_core.schemas import TransactionReply, WithdrawalBody, WithdrawalReply
+from cashier_core.settings import settings
 from cashier_core.withdrawals import create_withdrawal
 
 app = create_resolver()
 cashier = Cashier.from_environment()
-idempotency = IdempotentRequests(cashier.dynamodb)
+idempotency = IdempotentRequests(cashier.dynamodb, settings().idempotency_table)
 
 
 @app.post(
@@ -56,6 +57,6 @@ def create_cashier_withdrawal(
     return json_response(status, reply)
 
 
-@logger.inject_lambda_context(clear_state=True)
+@api_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(app, event, context)

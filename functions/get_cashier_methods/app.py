@@ -11,12 +11,12 @@ from cashier_core.api import (
     create_resolver,
     current_caller,
     handle,
-    logger,
     reject_unknown_query,
     responses,
 )
 from cashier_core.cashier import Cashier
 from cashier_core.deposits import list_methods
+from cashier_core.logs import api_entry
 from cashier_core.schemas import MethodsQuery, MethodsReply
 
 app = create_resolver()
@@ -34,6 +34,6 @@ def get_cashier_methods(query: Annotated[MethodsQuery, Query()]) -> MethodsReply
     return list_methods(cashier, current_caller(app), query.account_id, explain=query.explain)
 
 
-@logger.inject_lambda_context(clear_state=True)
+@api_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(app, event, context)

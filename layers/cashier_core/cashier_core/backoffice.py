@@ -18,8 +18,6 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Final
 
-from aws_lambda_powertools import Logger
-
 from cashier_core.cashier import Cashier
 from cashier_core.credit_queue import CreditQueue
 from cashier_core.errors import (
@@ -29,13 +27,12 @@ from cashier_core.errors import (
     TransactionNotFound,
     TransitionRefused,
 )
+from cashier_core.logs import logger
 from cashier_core.models import AuditRecord, LedgerEntry, TradingAccount, Transaction
 from cashier_core.money import format_amount, parse_amount, validate_currency
 from cashier_core.statuses import Status, TransactionType
 from cashier_core.storage.transactions import AuditNote, Page, WorkQueueQuery
 from cashier_core.telemetry import count
-
-logger = Logger()
 
 BANK_WIRE: Final = "bank_wire"
 STALE_READ_RETRIES: Final = 3

@@ -8,11 +8,11 @@ twice; when the message is stale, the refusal brings the current item back.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from cashier_core.models import Transaction
+from cashier_core.settings import settings
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
@@ -27,7 +27,7 @@ class CreditQueue:
     def from_environment(cls) -> CreditQueue:
         import boto3
 
-        return cls(boto3.client("sqs"), os.environ["CREDIT_QUEUE_URL"])
+        return cls(boto3.client("sqs"), settings().credit_queue_url)
 
     def enqueue(self, transaction: Transaction) -> None:
         self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=message_body(transaction))

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 
 from cashier_core.cashier import Cashier
@@ -31,11 +30,10 @@ from cashier_core.errors import (
     RetryableConflict,
     TransitionRefused,
 )
+from cashier_core.logs import logger
 from cashier_core.models import Transaction
 from cashier_core.statuses import Status
 from cashier_core.telemetry import count
-
-logger = Logger()
 
 SOURCE: Final = "credit_worker"
 STALE_RETRIES: Final = 3

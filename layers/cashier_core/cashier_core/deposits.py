@@ -28,8 +28,6 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from aws_lambda_powertools import Logger
-
 from cashier_core.api import Caller
 from cashier_core.cashier import Cashier
 from cashier_core.eligibility import (
@@ -51,6 +49,7 @@ from cashier_core.errors import (
     ReturnUrlInvalid,
     TransitionRefused,
 )
+from cashier_core.logs import logger
 from cashier_core.models import (
     BrandSettings,
     CustomerRecord,
@@ -69,8 +68,6 @@ from cashier_core.schemas import (
 )
 from cashier_core.statuses import Status, TransactionType
 from cashier_core.telemetry import count
-
-logger = Logger()
 
 
 def evaluate_for(

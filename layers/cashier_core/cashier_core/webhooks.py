@@ -26,8 +26,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Final
 
-from aws_lambda_powertools import Logger
-
 from cashier_core.cashier import Cashier
 from cashier_core.credit_queue import CreditQueue
 from cashier_core.errors import (
@@ -38,13 +36,12 @@ from cashier_core.errors import (
     TransitionRefused,
     WebhookRejected,
 )
+from cashier_core.logs import logger
 from cashier_core.models import Transaction, WebhookDelivery
 from cashier_core.money import format_amount
 from cashier_core.providers import PaymentProvider, WebhookAnswer, WebhookEvent, get_provider
 from cashier_core.statuses import Status, automatic_sources
 from cashier_core.telemetry import count
-
-logger = Logger()
 
 # Never stored with a delivery: they authenticate callers, they do not describe events.
 SECRET_HEADERS: Final = frozenset({"authorization", "cookie", "proxy-authorization", "x-api-key"})
