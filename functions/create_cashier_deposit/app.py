@@ -17,7 +17,7 @@ from cashier_core.api import (
     responses,
 )
 from cashier_core.cashier import Cashier
-from cashier_core.deposits import create_deposit
+from cashier_core.deposits import DepositRequest, create_deposit
 from cashier_core.idempotency import IdempotentRequests, Reply
 from cashier_core.logs import api_entry, logger
 from cashier_core.schemas import DepositBody, DepositReply, TransactionReply
@@ -41,11 +41,18 @@ def create_cashier_deposit(
     ],
 ) -> Response[str]:
     caller = current_caller(app)
+    request = DepositRequest(
+        customer_id=caller.customer_id,
+        account_id=body.account_id,
+        method_id=body.method_id,
+        amount=body.amount,
+        currency=body.currency,
+        return_url=body.return_url,
+        idempotency_key=idempotency_key,
+    )
 
     def produce() -> Reply:
-        result = create_deposit(
-            cashier, caller, body, idempotency_key, webhook_base_url=WEBHOOK_BASE_URL
-        )
+        result = create_deposit(cashier, request, webhook_base_url=WEBHOOK_BASE_URL)
         transaction = TransactionReply.of(result.transaction).model_dump(mode="json")
         logger.append_keys(transaction_id=result.transaction.transaction_id)
         if result.provider_error is not None:

@@ -31,7 +31,8 @@ cashier = Cashier.from_environment()
 )
 def get_cashier_methods(query: Annotated[MethodsQuery, Query()]) -> MethodsReply:
     reject_unknown_query(app, MethodsQuery.model_fields)
-    return list_methods(cashier, current_caller(app), query.account_id, explain=query.explain)
+    found = list_methods(cashier, current_caller(app).customer_id, query.account_id)
+    return MethodsReply.of(found, explain=query.explain)
 
 
 @api_entry

@@ -9,7 +9,8 @@ to overdraw; the read-time balance check only gives an early, clear answer.
 
 from __future__ import annotations
 
-from cashier_core.api import Caller
+from dataclasses import dataclass
+
 from cashier_core.cashier import Cashier
 from cashier_core.errors import (
     AccountCurrencyMismatch,
@@ -22,30 +23,41 @@ from cashier_core.errors import (
 )
 from cashier_core.models import Transaction, new_transaction, transaction_id_for_request
 from cashier_core.money import parse_amount, validate_currency
-from cashier_core.schemas import WithdrawalBody
 from cashier_core.statuses import TransactionType
 from cashier_core.telemetry import count
 
 
-def create_withdrawal(
-    cashier: Cashier, caller: Caller, body: WithdrawalBody, idempotency_key: str
-) -> Transaction:
-    customer, account = cashier.customer_and_account(caller.customer_id, body.account_id)
+@dataclass(frozen=True, slots=True)
+class WithdrawalRequest:
+    """A customer's withdrawal request, as the handler parsed it; the customer is
+    the authorizer's, never the body's."""
+
+    customer_id: str
+    account_id: str
+    amount: str  # as sent: parsed here for the account's currency
+    currency: str
+    method_id: str | None
+    payout_details: dict[str, str] | None
+    idempotency_key: str
+
+
+def create_withdrawal(cashier: Cashier, request: WithdrawalRequest) -> Transaction:
+    customer, account = cashier.customer_and_account(request.customer_id, request.account_id)
     if not customer.withdrawal_allowed:  # the hard gate, before anything about the account
         raise WithdrawalsNotAllowed()
     if account is None:
         raise AccountNotFound()
-    currency = validate_currency(body.currency)
+    currency = validate_currency(request.currency)
     if currency != account.currency:
         raise AccountCurrencyMismatch("The withdrawal's currency is not the account's currency.")
-    amount = parse_amount(body.amount, currency)
+    amount = parse_amount(request.amount, currency)
     provider = None
-    if body.method_id is not None:
+    if request.method_id is not None:
         config = next(
             (
                 c
                 for c in cashier.provider_configs(customer.brand_id)
-                if c.method_id == body.method_id
+                if c.method_id == request.method_id
             ),
             None,
         )
@@ -56,16 +68,16 @@ def create_withdrawal(
         raise InsufficientFunds()
 
     wanted = new_transaction(
-        transaction_id=transaction_id_for_request(customer.customer_id, idempotency_key),
+        transaction_id=transaction_id_for_request(customer.customer_id, request.idempotency_key),
         transaction_type=TransactionType.WITHDRAWAL,
         customer_id=customer.customer_id,
         account_id=account.account_id,
         brand_id=customer.brand_id,
-        method_id=body.method_id,
+        method_id=request.method_id,
         provider=provider,
         amount=amount,
         currency=currency,
-        payout_details=dict(body.payout_details) if body.payout_details else None,
+        payout_details=dict(request.payout_details) if request.payout_details else None,
         source="customer",
         reason="withdrawal requested; funds held for BackOffice",
         at=cashier.clock(),
