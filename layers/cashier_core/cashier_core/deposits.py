@@ -64,8 +64,9 @@ from cashier_core.telemetry import count
 
 
 def evaluate_for(
-    cashier: Cashier, customer: CustomerRecord, account: TradingAccount
+    cashier: Cashier, customer: CustomerRecord, account: TradingAccount, *, payout: bool = False
 ) -> MethodEvaluation:
+    """The brand's methods for this account: to deposit, or (`payout`) to withdraw."""
     loaded = loaded_provider_names()
 
     def redirects(provider_name: str) -> bool:
@@ -78,6 +79,7 @@ def evaluate_for(
         cashier.provider_configs(customer.brand_id),
         is_loaded=loaded.__contains__,
         redirects=redirects,
+        payout=payout,
     )
 
 
@@ -169,7 +171,9 @@ def create_deposit(
     return_url = validate_return_url(request.return_url, cashier.brand(customer.brand_id))
 
     wanted = new_transaction(
-        transaction_id=transaction_id_for_request(customer.customer_id, request.idempotency_key),
+        transaction_id=transaction_id_for_request(
+            TransactionType.DEPOSIT, customer.customer_id, request.idempotency_key
+        ),
         transaction_type=TransactionType.DEPOSIT,
         customer_id=customer.customer_id,
         account_id=account.account_id,

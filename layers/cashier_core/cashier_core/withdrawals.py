@@ -2,7 +2,8 @@
 
 Checks, in order: withdrawals_not_allowed (hard gate), account_not_found,
 account_currency_mismatch, amount_*, method_not_available (when a method is
-named), insufficient_funds. The hold itself is one TransactWriteItems whose
+named: the same eligibility rules as a deposit's, and the config must pay out),
+insufficient_funds. The hold itself is one TransactWriteItems whose
 condition `balance >= amount` is what makes two concurrent withdrawals unable
 to overdraw; the read-time balance check only gives an early, clear answer.
 """
@@ -12,16 +13,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cashier_core.cashier import Cashier
+from cashier_core.deposits import evaluate_for
+from cashier_core.eligibility import require_eligible
 from cashier_core.errors import (
     AccountCurrencyMismatch,
     AccountNotFound,
     AlreadyApplied,
     IdempotencyKeyReused,
     InsufficientFunds,
-    MethodNotAvailable,
+    TransactionNotFound,
     WithdrawalsNotAllowed,
 )
-from cashier_core.models import Transaction, new_transaction, transaction_id_for_request
+from cashier_core.models import (
+    Transaction,
+    new_transaction,
+    transaction_id_for_request,
+    unscoped_transaction_id_for_request,
+)
 from cashier_core.money import parse_amount, validate_currency
 from cashier_core.statuses import TransactionType
 from cashier_core.telemetry import count
@@ -41,6 +49,10 @@ class WithdrawalRequest:
     idempotency_key: str
 
 
+# What a retry must repeat to be the same request.
+_SAME_REQUEST_FIELDS = ("type", "customer_id", "account_id", "amount", "currency", "method_id")
+
+
 def create_withdrawal(cashier: Cashier, request: WithdrawalRequest) -> Transaction:
     customer, account = cashier.customer_and_account(request.customer_id, request.account_id)
     if not customer.withdrawal_allowed:  # the hard gate, before anything about the account
@@ -53,22 +65,13 @@ def create_withdrawal(cashier: Cashier, request: WithdrawalRequest) -> Transacti
     amount = parse_amount(request.amount, currency)
     provider = None
     if request.method_id is not None:
-        config = next(
-            (
-                c
-                for c in cashier.provider_configs(customer.brand_id)
-                if c.method_id == request.method_id
-            ),
-            None,
-        )
-        if config is None:
-            raise MethodNotAvailable()
-        provider = config.provider
-    if amount > account.balance:
-        raise InsufficientFunds()
+        evaluation = evaluate_for(cashier, customer, account, payout=True)
+        provider = require_eligible(evaluation, request.method_id).config.provider
 
     wanted = new_transaction(
-        transaction_id=transaction_id_for_request(customer.customer_id, request.idempotency_key),
+        transaction_id=transaction_id_for_request(
+            TransactionType.WITHDRAWAL, customer.customer_id, request.idempotency_key
+        ),
         transaction_type=TransactionType.WITHDRAWAL,
         customer_id=customer.customer_id,
         account_id=account.account_id,
@@ -82,13 +85,43 @@ def create_withdrawal(cashier: Cashier, request: WithdrawalRequest) -> Transacti
         reason="withdrawal requested; funds held for BackOffice",
         at=cashier.clock(),
     )
+    earlier = _held_before_the_key_was_scoped(cashier, customer.customer_id, request)
+    if earlier is not None:
+        return _same_request(earlier, wanted)
+    if amount > account.balance:
+        raise InsufficientFunds()
     try:
         held = cashier.transactions.open_withdrawal(wanted)
     except AlreadyApplied as existing:
-        current = existing.current
-        fields = ("type", "customer_id", "account_id", "amount", "currency", "method_id")
-        if current is None or any(getattr(current, f) != getattr(wanted, f) for f in fields):
+        if existing.current is None:
             raise IdempotencyKeyReused() from existing
-        return current
+        return _same_request(existing.current, wanted)
     count("WithdrawalRequested")
     return held
+
+
+def _held_before_the_key_was_scoped(
+    cashier: Cashier, customer_id: str, request: WithdrawalRequest
+) -> Transaction | None:
+    """A withdrawal this key made before ids were scoped by operation lives at
+    the unscoped id; a retry of it must find it, not hold the funds twice. A
+    deposit there is another operation's, and not this request's business.
+    One consistent read per withdrawal: withdrawals are few and each is held
+    for a person, so the extra call is cheap next to a double hold."""
+    try:
+        found = cashier.transactions.get(
+            unscoped_transaction_id_for_request(customer_id, request.idempotency_key)
+        )
+    except TransactionNotFound:
+        return None
+    if found.type is not TransactionType.WITHDRAWAL or found.customer_id != customer_id:
+        return None
+    return found
+
+
+def _same_request(current: Transaction, wanted: Transaction) -> Transaction:
+    """A retry of the same request finds its withdrawal; another request under
+    the same key (after the idempotency record expired) is refused."""
+    if any(getattr(current, f) != getattr(wanted, f) for f in _SAME_REQUEST_FIELDS):
+        raise IdempotencyKeyReused()
+    return current
