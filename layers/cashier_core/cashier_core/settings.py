@@ -14,11 +14,11 @@ name here and keeps pydantic out of its cold start (cashier_core/sessions.py).
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Final
 
 from cashier_core.errors import ConfigurationError
@@ -120,9 +120,9 @@ def _minutes(environment: Mapping[str, str], name: str) -> timedelta | None:
     if not raw:
         return None
     try:
-        minutes = Decimal(raw)
-    except InvalidOperation:
+        minutes = float(raw)  # a schedule's interval, not money: a float is exact enough
+    except ValueError:
         raise ConfigurationError(f"{name} is not a number of minutes: {raw!r}") from None
-    if not minutes.is_finite() or minutes <= 0:
+    if not math.isfinite(minutes) or minutes <= 0:
         raise ConfigurationError(f"{name} is not a positive number of minutes: {raw!r}")
-    return timedelta(minutes=float(minutes))
+    return timedelta(minutes=minutes)
