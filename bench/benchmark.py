@@ -212,13 +212,14 @@ def local_world() -> Iterator[tuple[Any, CallCounter]]:
         )
         for name, value in resources.environment("CreditWorkerFunction").items():
             os.environ[name] = value
-        from cashier_core.storage.tables import TableNames
+        from cashier_core.settings import forget_settings, read_settings
 
+        forget_settings()
         secrets = apply_seed(
             read_seed(),
             dynamodb=dynamodb,
             secretsmanager=session.client("secretsmanager"),
-            tables=TableNames.from_environment(),
+            tables=read_settings(os.environ).tables,
             now=datetime.now(UTC),
         )
         yield (resources, secrets, sqs), counter

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from cashier_core.settings import forget_settings
 from cashier_local import template
 
 
@@ -46,6 +47,9 @@ def load_function(function_id: str) -> ModuleType:
     if module_spec is None or module_spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(module_spec)
+    # A new container parses its environment again, as a Lambda cold start does;
+    # otherwise the settings of the previous function (or test) would stay.
+    forget_settings()
     sys.path.insert(0, str(spec.code_dir))
     try:
         module_spec.loader.exec_module(module)
@@ -65,9 +69,11 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
     """Set environment variables for the duration of a block."""
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
+    forget_settings()
     try:
         yield
     finally:
+        forget_settings()
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)

@@ -146,7 +146,7 @@ def start(port: int, seed_path: Path | None = None) -> tuple[Stack, list[Any]]:
     import boto3
 
     from cashier_core.clock import utc_now
-    from cashier_core.storage.tables import TableNames
+    from cashier_core.settings import read_settings
     from cashier_core.storage.transactions import TransactionStore
     from cashier_local import template
     from cashier_local.functions import LocalFunctions
@@ -167,7 +167,7 @@ def start(port: int, seed_path: Path | None = None) -> tuple[Stack, list[Any]]:
     for function_id in template.functions():
         os.environ.update(resources.environment(function_id))
     os.environ["PUBLIC_API_URL"] = api_url
-    tables = TableNames.from_environment()
+    tables = read_settings(os.environ).tables
     secrets = apply_seed(
         seed, dynamodb=dynamodb, secretsmanager=secretsmanager, tables=tables, now=utc_now()
     )

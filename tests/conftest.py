@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from hypothesis import HealthCheck, settings
+
+from cashier_core.settings import forget_settings
 
 REGION = "eu-west-1"
 
@@ -27,3 +31,12 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "CashierTest")
+
+
+@pytest.fixture(autouse=True)
+def _settings_parsed_per_test() -> Iterator[None]:
+    """Each test's environment is parsed afresh: no settings cached by an earlier
+    test (another moto world, another LOADED_PROVIDERS) can leak into it."""
+    forget_settings()
+    yield
+    forget_settings()

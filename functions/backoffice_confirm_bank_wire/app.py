@@ -6,11 +6,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from cashier_core.api import create_resolver, current_operator_principal, handle, logger, responses
+from cashier_core.api import create_resolver, current_operator_principal, handle, responses
 from cashier_core.backoffice import Operator, confirm_bank_wire
 from cashier_core.backoffice_schemas import ActionReply, BankWireConfirmationBody
 from cashier_core.cashier import Cashier
 from cashier_core.credit_queue import CreditQueue
+from cashier_core.logs import api_entry, logger
 
 app = create_resolver()
 cashier = Cashier.from_environment()
@@ -37,6 +38,6 @@ def confirm(body: BankWireConfirmationBody) -> ActionReply:
     return ActionReply.of(result)
 
 
-@logger.inject_lambda_context(clear_state=True)
+@api_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(app, event, context)

@@ -12,7 +12,6 @@ from cashier_core.api import (
     create_resolver,
     current_operator_principal,
     handle,
-    logger,
     reject_unknown_query,
     responses,
 )
@@ -25,6 +24,7 @@ from cashier_core.backoffice_schemas import (
     WaitingDepositsReply,
 )
 from cashier_core.cashier import Cashier
+from cashier_core.logs import api_entry
 from cashier_core.statuses import Status, TransactionType
 
 app = create_resolver()
@@ -63,6 +63,6 @@ def list_deposits(query: Annotated[WaitingDepositsQuery, Query()]) -> WaitingDep
     return WaitingDepositsReply(deposits=deposits, next_cursor=page.next_cursor)
 
 
-@logger.inject_lambda_context(clear_state=True)
+@api_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(app, event, context)

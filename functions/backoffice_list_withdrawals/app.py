@@ -12,7 +12,6 @@ from cashier_core.api import (
     create_resolver,
     current_operator_principal,
     handle,
-    logger,
     reject_unknown_query,
     responses,
 )
@@ -23,6 +22,7 @@ from cashier_core.backoffice_schemas import (
     WaitingWithdrawalsReply,
 )
 from cashier_core.cashier import Cashier
+from cashier_core.logs import api_entry
 from cashier_core.statuses import Status, TransactionType
 
 app = create_resolver()
@@ -51,6 +51,6 @@ def list_withdrawals(query: Annotated[WaitingQuery, Query()]) -> WaitingWithdraw
     )
 
 
-@logger.inject_lambda_context(clear_state=True)
+@api_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(app, event, context)

@@ -6,10 +6,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from cashier_core.api import create_resolver, current_operator_principal, handle, logger, responses
+from cashier_core.api import create_resolver, current_operator_principal, handle, responses
 from cashier_core.backoffice import Operator, reconcile_account
 from cashier_core.backoffice_schemas import IdPath, ReconciliationReply
 from cashier_core.cashier import Cashier
+from cashier_core.logs import api_entry, logger
 
 app = create_resolver()
 cashier = Cashier.from_environment()
@@ -26,6 +27,6 @@ def reconcile(account_id: IdPath) -> ReconciliationReply:
     return ReconciliationReply.of(reconcile_account(cashier, operator, account_id))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@api_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(app, event, context)

@@ -6,10 +6,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from cashier_core.api import create_resolver, current_operator_principal, handle, logger, responses
+from cashier_core.api import create_resolver, current_operator_principal, handle, responses
 from cashier_core.backoffice import Operator, reject_withdrawal
 from cashier_core.backoffice_schemas import ActionReply, IdPath, ReasonBody
 from cashier_core.cashier import Cashier
+from cashier_core.logs import api_entry, logger
 
 app = create_resolver()
 cashier = Cashier.from_environment()
@@ -26,6 +27,6 @@ def reject(transaction_id: IdPath, body: ReasonBody) -> ActionReply:
     return ActionReply.of(reject_withdrawal(cashier, operator, transaction_id, reason=body.reason))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@api_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(app, event, context)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -15,18 +14,19 @@ from cashier_core.api import (
     current_caller,
     handle,
     json_response,
-    logger,
     responses,
 )
 from cashier_core.cashier import Cashier
-from cashier_core.deposits import create_deposit
+from cashier_core.deposits import DepositRequest, create_deposit
 from cashier_core.idempotency import IdempotentRequests, Reply
+from cashier_core.logs import api_entry, logger
 from cashier_core.schemas import DepositBody, DepositReply, TransactionReply
+from cashier_core.settings import settings
 
 app = create_resolver()
 cashier = Cashier.from_environment()
-idempotency = IdempotentRequests(cashier.dynamodb)
-WEBHOOK_BASE_URL = os.environ.get("PUBLIC_API_URL") or None
+idempotency = IdempotentRequests(cashier.dynamodb, settings().idempotency_table)
+WEBHOOK_BASE_URL = settings().public_api_url
 
 
 @app.post(
@@ -41,11 +41,18 @@ def create_cashier_deposit(
     ],
 ) -> Response[str]:
     caller = current_caller(app)
+    request = DepositRequest(
+        customer_id=caller.customer_id,
+        account_id=body.account_id,
+        method_id=body.method_id,
+        amount=body.amount,
+        currency=body.currency,
+        return_url=body.return_url,
+        idempotency_key=idempotency_key,
+    )
 
     def produce() -> Reply:
-        result = create_deposit(
-            cashier, caller, body, idempotency_key, webhook_base_url=WEBHOOK_BASE_URL
-        )
+        result = create_deposit(cashier, request, webhook_base_url=WEBHOOK_BASE_URL)
         transaction = TransactionReply.of(result.transaction).model_dump(mode="json")
         logger.append_keys(transaction_id=result.transaction.transaction_id)
         if result.provider_error is not None:
@@ -72,6 +79,6 @@ def create_cashier_deposit(
     return json_response(status, reply)
 
 
-@logger.inject_lambda_context(clear_state=True)
+@api_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(app, event, context)

@@ -14,17 +14,18 @@ from cashier_core.api import (
     current_caller,
     handle,
     json_response,
-    logger,
     responses,
 )
 from cashier_core.cashier import Cashier
 from cashier_core.idempotency import IdempotentRequests, Reply
+from cashier_core.logs import api_entry, logger
 from cashier_core.schemas import TransactionReply, WithdrawalBody, WithdrawalReply
-from cashier_core.withdrawals import create_withdrawal
+from cashier_core.settings import settings
+from cashier_core.withdrawals import WithdrawalRequest, create_withdrawal
 
 app = create_resolver()
 cashier = Cashier.from_environment()
-idempotency = IdempotentRequests(cashier.dynamodb)
+idempotency = IdempotentRequests(cashier.dynamodb, settings().idempotency_table)
 
 
 @app.post(
@@ -39,9 +40,18 @@ def create_cashier_withdrawal(
     ],
 ) -> Response[str]:
     caller = current_caller(app)
+    request = WithdrawalRequest(
+        customer_id=caller.customer_id,
+        account_id=body.account_id,
+        amount=body.amount,
+        currency=body.currency,
+        method_id=body.method_id,
+        payout_details=body.payout_details,
+        idempotency_key=idempotency_key,
+    )
 
     def produce() -> Reply:
-        held = create_withdrawal(cashier, caller, body, idempotency_key)
+        held = create_withdrawal(cashier, request)
         logger.append_keys(transaction_id=held.transaction_id)
         return 201, WithdrawalReply(transaction=TransactionReply.of(held)).model_dump(mode="json")
 
@@ -56,6 +66,6 @@ def create_cashier_withdrawal(
     return json_response(status, reply)
 
 
-@logger.inject_lambda_context(clear_state=True)
+@api_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(app, event, context)

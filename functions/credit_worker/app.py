@@ -16,8 +16,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from cashier_core.cashier import Cashier
 from cashier_core.clock import utc_now
 from cashier_core.credit_queue import MalformedCreditMessage, read_message
-from cashier_core.crediting import credit, logger
+from cashier_core.crediting import credit
 from cashier_core.errors import TransactionNotFound
+from cashier_core.logs import invocation_entry, logger
 
 # A batch whose every record fails is answered as item failures, not raised:
 # a poison message must never crash the handler (SQS redrives it to the DLQ).
@@ -27,7 +28,10 @@ cashier = Cashier.from_environment()
 
 def record_handler(record: SQSRecord) -> str:
     # What cannot be credited fails alone, and after maxReceiveCount it rests
-    # in the DLQ where the alarm shows it to a person.
+    # in the DLQ where the alarm shows it to a person. Each record's lines carry
+    # its own message id, never the previous record's keys.
+    logger.remove_keys(["transaction_id"])
+    logger.set_correlation_id(record.message_id)
     try:
         transaction_id = read_message(record.body)
     except MalformedCreditMessage as malformed:
@@ -43,7 +47,7 @@ def record_handler(record: SQSRecord) -> str:
         raise
 
 
-@logger.inject_lambda_context(clear_state=True)
+@invocation_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

@@ -11,12 +11,12 @@ from cashier_core.api import (
     create_resolver,
     current_caller,
     handle,
-    logger,
     reject_unknown_query,
     responses,
 )
 from cashier_core.cashier import Cashier
 from cashier_core.deposits import list_methods
+from cashier_core.logs import api_entry
 from cashier_core.schemas import MethodsQuery, MethodsReply
 
 app = create_resolver()
@@ -31,9 +31,10 @@ cashier = Cashier.from_environment()
 )
 def get_cashier_methods(query: Annotated[MethodsQuery, Query()]) -> MethodsReply:
     reject_unknown_query(app, MethodsQuery.model_fields)
-    return list_methods(cashier, current_caller(app), query.account_id, explain=query.explain)
+    found = list_methods(cashier, current_caller(app).customer_id, query.account_id)
+    return MethodsReply.of(found, explain=query.explain)
 
 
-@logger.inject_lambda_context(clear_state=True)
+@api_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(app, event, context)

@@ -11,11 +11,11 @@ from cashier_core.api import (
     create_resolver,
     current_caller,
     handle,
-    logger,
     reject_unknown_query,
     responses,
 )
 from cashier_core.cashier import Cashier
+from cashier_core.logs import api_entry
 from cashier_core.schemas import HistoryQueryParams, HistoryReply, TransactionReply
 from cashier_core.statuses import Status
 from cashier_core.storage.pages import HistoryQuery
@@ -51,6 +51,6 @@ def get_cashier_transactions(query: Annotated[HistoryQueryParams, Query()]) -> H
     )
 
 
-@logger.inject_lambda_context(clear_state=True)
+@api_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(app, event, context)

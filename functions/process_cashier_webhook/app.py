@@ -9,11 +9,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cashier_core.api import create_resolver, decode_base64_body, handle, logger, responses
+from cashier_core.api import create_resolver, decode_base64_body, handle, responses
 from cashier_core.cashier import Cashier
 from cashier_core.clock import utc_now
 from cashier_core.credit_queue import CreditQueue
 from cashier_core.errors import CreditEnqueueFailed
+from cashier_core.logs import api_entry, logger
 from cashier_core.schemas import WebhookReply
 from cashier_core.webhooks import process_webhook
 
@@ -51,7 +52,7 @@ def _is_queue_error(error: Exception) -> bool:
     return operation.startswith("SendMessage") or isinstance(error, BotoCoreError)
 
 
-@logger.inject_lambda_context(clear_state=True)
+@api_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Providers sign raw bytes; the signature, not the media type, is checked.
     return handle(app, event, context, max_body=MAX_WEBHOOK_BYTES, json_body=False)

@@ -16,17 +16,16 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cashier_core.authorizer import allow_policy, stage_resource
 from cashier_core.clock import utc_now
+from cashier_core.logs import invocation_entry, logger
 from cashier_core.sessions import hash_session_token
+from cashier_core.settings import settings
 from cashier_core.storage.sessions import SessionStore
-from cashier_core.storage.tables import TableNames
 
-logger = Logger()
-sessions = SessionStore(boto3.client("dynamodb"), TableNames.from_environment().sessions)
+sessions = SessionStore(boto3.client("dynamodb"), settings().tables.sessions)
 BEARER = "Bearer "
 
 
@@ -35,7 +34,7 @@ def _unauthorized(reason: str) -> Exception:
     return Exception("Unauthorized")  # the exact text API Gateway maps to 401
 
 
-@logger.inject_lambda_context(clear_state=True)
+@invocation_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     header = event.get("authorizationToken")
     if not isinstance(header, str) or not header.startswith(BEARER) or len(header) > 1024:

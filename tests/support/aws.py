@@ -14,6 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from cashier_core.settings import forget_settings, read_settings
 from cashier_core.storage.deliveries import DeliveryStore
 from cashier_core.storage.pages import TransactionPages
 from cashier_core.storage.records import (
@@ -24,6 +25,7 @@ from cashier_core.storage.records import (
 from cashier_core.storage.sessions import SessionStore
 from cashier_core.storage.tables import ACCOUNT_SORT_KEY, TableNames
 from cashier_core.storage.transactions import TransactionStore
+from cashier_local import template
 from cashier_local.resources import LocalResources, provision
 
 
@@ -95,7 +97,12 @@ def local_aws(monkeypatch: pytest.MonkeyPatch, region: str) -> Iterator[LocalAws
     with mock_aws():
         dynamodb, sqs, secretsmanager = _clients(region)
         resources = provision(dynamodb=dynamodb, sqs=sqs, secretsmanager=secretsmanager)
-        # The environment every function gets, from the template's Globals.
-        for name, value in resources.environment("CreditWorkerFunction").items():
+        # Every function's environment (the template's Globals and each one's
+        # own variables), as the local stack sets it.
+        environment: dict[str, str] = {}
+        for function_id in template.functions():
+            environment.update(resources.environment(function_id))
+        for name, value in environment.items():
             monkeypatch.setenv(name, value)
-        yield LocalAws(dynamodb, sqs, secretsmanager, resources, TableNames.from_environment())
+        forget_settings()  # a new world: functions loaded from here on parse it afresh
+        yield LocalAws(dynamodb, sqs, secretsmanager, resources, read_settings(environment).tables)

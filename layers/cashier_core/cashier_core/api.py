@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Final
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -34,13 +33,12 @@ from cashier_core.errors import (
     UnknownField,
     UnsupportedMediaType,
 )
+from cashier_core.logs import logger
 from cashier_core.schemas import ErrorReply
 from cashier_core.telemetry import count
 
 MAX_BODY_BYTES: Final = 16 * 1024
 IDEMPOTENCY_KEY_PATTERN: Final = r"^[A-Za-z0-9_-]{8,128}$"
-
-logger = Logger()
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,6 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Final
 
-from aws_lambda_powertools import Logger
-
 from cashier_core.cashier import Cashier
 from cashier_core.credit_queue import CreditQueue
 from cashier_core.errors import (
@@ -30,6 +28,7 @@ from cashier_core.errors import (
     TransitionRefused,
 )
 from cashier_core.lifecycle import OperatorAction, OperatorActionKind, Outcome
+from cashier_core.logs import logger
 from cashier_core.models import AuditRecord, LedgerEntry, TradingAccount, Transaction
 from cashier_core.money import format_amount, parse_amount, validate_currency
 from cashier_core.statuses import Status, TransactionType
@@ -37,8 +36,6 @@ from cashier_core.storage.audit import AuditNote
 from cashier_core.storage.pages import Page, WorkQueueQuery
 from cashier_core.telemetry import count
 from cashier_core.transitions import execute
-
-logger = Logger()
 
 BANK_WIRE: Final = "bank_wire"
 STALE_READ_RETRIES: Final = 3  # reconciliation's re-reads

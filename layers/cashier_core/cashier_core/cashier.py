@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -24,6 +23,7 @@ from cashier_core.models import (
     TradingAccount,
 )
 from cashier_core.providers import Credentials
+from cashier_core.settings import settings
 from cashier_core.storage.cursor import CursorCodec
 from cashier_core.storage.deliveries import DeliveryStore
 from cashier_core.storage.pages import TransactionPages
@@ -98,6 +98,7 @@ class Cashier:
         *,
         clock: Callable[[], datetime] = utc_now,
         read_secret: Callable[[str], str] = _read_secret,
+        cursor_key_secret: str = "",
     ) -> None:
         self.clock = clock
         self.dynamodb = dynamodb
@@ -111,6 +112,7 @@ class Cashier:
         self.configs = ProviderConfigStore(dynamodb, tables.provider_configs)
         self.audit = AuditStore(dynamodb, tables.audit)
         self._read_secret = read_secret
+        self._cursor_key_secret = cursor_key_secret
         self._configs_by_brand: _TtlCache[list[ProviderConfig]] = _TtlCache(CONFIG_CACHE_SECONDS)
         self._configs_by_provider: _TtlCache[list[ProviderConfig]] = _TtlCache(CONFIG_CACHE_SECONDS)
         self._brands: _TtlCache[BrandSettings | None] = _TtlCache(CONFIG_CACHE_SECONDS)
@@ -119,7 +121,10 @@ class Cashier:
     def from_environment(cls) -> Cashier:
         import boto3
 
-        return cls(boto3.client("dynamodb"), TableNames.from_environment())
+        config = settings()  # a missing variable stops the function's start-up here
+        return cls(
+            boto3.client("dynamodb"), config.tables, cursor_key_secret=config.cursor_key_secret
+        )
 
     def customer_and_account(
         self, customer_id: str, account_id: str
@@ -167,7 +172,6 @@ class Cashier:
         )
 
     def cursor_codec(self) -> CursorCodec:
-        name = os.environ.get("CURSOR_KEY_SECRET", "")
-        if not name:
-            raise ConfigurationError("CURSOR_KEY_SECRET is not set")
-        return CursorCodec(self._read_secret(name).encode("utf-8"))
+        if not self._cursor_key_secret:
+            raise ConfigurationError("this Cashier was built without a cursor key secret")
+        return CursorCodec(self._read_secret(self._cursor_key_secret).encode("utf-8"))

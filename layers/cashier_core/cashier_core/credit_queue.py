@@ -9,11 +9,11 @@ the DLQ, stale or duplicated can never choose what is credited, or credit twice.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Final
 
 from cashier_core.models import Transaction
+from cashier_core.settings import settings
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
@@ -28,7 +28,7 @@ class CreditQueue:
     def from_environment(cls) -> CreditQueue:
         import boto3
 
-        return cls(boto3.client("sqs"), os.environ["CREDIT_QUEUE_URL"])
+        return cls(boto3.client("sqs"), settings().credit_queue_url)
 
     def enqueue(self, transaction: Transaction) -> None:
         self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=message_body(transaction))

@@ -20,18 +20,16 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 
 from cashier_core.cashier import Cashier
 from cashier_core.credit_queue import CreditQueue
 from cashier_core.errors import AccountClosed, AccountCurrencyMismatch, AccountNotFound
 from cashier_core.lifecycle import CreditAttempt, CreditRefused, Outcome, SweepCheck, decide
+from cashier_core.logs import logger
 from cashier_core.statuses import Status, TransactionType
 from cashier_core.telemetry import count
 from cashier_core.transitions import execute
-
-logger = Logger()
 
 SOURCE: Final = "credit_worker"
 # The sweeper leaves a confirmation this long to its own queue message first.

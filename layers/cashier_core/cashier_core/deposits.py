@@ -28,9 +28,6 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from aws_lambda_powertools import Logger
-
-from cashier_core.api import Caller
 from cashier_core.cashier import Cashier
 from cashier_core.eligibility import (
     MethodEvaluation,
@@ -51,6 +48,7 @@ from cashier_core.errors import (
     ReturnUrlInvalid,
 )
 from cashier_core.lifecycle import PaymentNotStarted, PaymentStarted
+from cashier_core.logs import logger
 from cashier_core.models import (
     BrandSettings,
     CustomerRecord,
@@ -61,22 +59,15 @@ from cashier_core.models import (
 )
 from cashier_core.money import parse_amount, validate_currency
 from cashier_core.providers import PaymentRequest, get_provider, loaded_provider_names
-from cashier_core.schemas import (
-    DepositBody,
-    ExcludedMethodReply,
-    MethodReply,
-    MethodsReply,
-)
 from cashier_core.statuses import Status, TransactionType
 from cashier_core.telemetry import count
 from cashier_core.transitions import execute
 
-logger = Logger()
-
 
 def evaluate_for(
-    cashier: Cashier, customer: CustomerRecord, account: TradingAccount
+    cashier: Cashier, customer: CustomerRecord, account: TradingAccount, *, payout: bool = False
 ) -> MethodEvaluation:
+    """The brand's methods for this account: to deposit, or (`payout`) to withdraw."""
     loaded = loaded_provider_names()
 
     def redirects(provider_name: str) -> bool:
@@ -89,30 +80,28 @@ def evaluate_for(
         cashier.provider_configs(customer.brand_id),
         is_loaded=loaded.__contains__,
         redirects=redirects,
+        payout=payout,
     )
 
 
-def list_methods(
-    cashier: Cashier, caller: Caller, account_id: str, *, explain: bool
-) -> MethodsReply:
-    customer, account = cashier.customer_and_account(caller.customer_id, account_id)
+@dataclass(frozen=True, slots=True)
+class AccountMethods:
+    """What GetCashierMethods answers: the account, and its brand's methods
+    sorted into eligible and excluded (both empty when deposits are not allowed)."""
+
+    account: TradingAccount
+    deposit_allowed: bool
+    evaluation: MethodEvaluation
+
+
+def list_methods(cashier: Cashier, customer_id: str, account_id: str) -> AccountMethods:
+    customer, account = cashier.customer_and_account(customer_id, account_id)
     if account is None:
         raise AccountNotFound()
     if not customer.deposit_allowed:
-        return MethodsReply(
-            account_id=account.account_id,
-            currency=account.currency,
-            deposit_allowed=False,
-            methods=[],
-            excluded=[] if explain else None,
-        )
-    evaluation = evaluate_for(cashier, customer, account)
-    return MethodsReply(
-        account_id=account.account_id,
-        currency=account.currency,
-        deposit_allowed=True,
-        methods=[MethodReply.of(method, account.currency) for method in evaluation.eligible],
-        excluded=[ExcludedMethodReply.of(e) for e in evaluation.excluded] if explain else None,
+        return AccountMethods(account, deposit_allowed=False, evaluation=MethodEvaluation([], []))
+    return AccountMethods(
+        account, deposit_allowed=True, evaluation=evaluate_for(cashier, customer, account)
     )
 
 
@@ -146,6 +135,20 @@ def validate_return_url(url: str | None, brand: BrandSettings | None) -> str | N
 
 
 @dataclass(frozen=True, slots=True)
+class DepositRequest:
+    """A customer's deposit request, as the handler parsed it; the customer is
+    the authorizer's, never the body's."""
+
+    customer_id: str
+    account_id: str
+    method_id: str
+    amount: str  # as sent: parsed here for the account's currency
+    currency: str
+    return_url: str | None
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
 class DepositResult:
     transaction: Transaction
     # Set when the provider did not create the payment (the transaction is failed).
@@ -153,28 +156,25 @@ class DepositResult:
 
 
 def create_deposit(
-    cashier: Cashier,
-    caller: Caller,
-    body: DepositBody,
-    idempotency_key: str,
-    *,
-    webhook_base_url: str | None,
+    cashier: Cashier, request: DepositRequest, *, webhook_base_url: str | None
 ) -> DepositResult:
-    customer, account = cashier.customer_and_account(caller.customer_id, body.account_id)
+    customer, account = cashier.customer_and_account(request.customer_id, request.account_id)
     if not customer.deposit_allowed:  # the hard gate, before anything about the account
         raise DepositsNotAllowed()
     if account is None:
         raise AccountNotFound()
-    currency = validate_currency(body.currency)
+    currency = validate_currency(request.currency)
     if currency != account.currency:
         raise AccountCurrencyMismatch("The deposit's currency is not the account's currency.")
-    method = require_eligible(evaluate_for(cashier, customer, account), body.method_id)
-    amount = parse_amount(body.amount, currency)
+    method = require_eligible(evaluate_for(cashier, customer, account), request.method_id)
+    amount = parse_amount(request.amount, currency)
     check_limits(method, amount)
-    return_url = validate_return_url(body.return_url, cashier.brand(customer.brand_id))
+    return_url = validate_return_url(request.return_url, cashier.brand(customer.brand_id))
 
     wanted = new_transaction(
-        transaction_id=transaction_id_for_request(customer.customer_id, idempotency_key),
+        transaction_id=transaction_id_for_request(
+            TransactionType.DEPOSIT, customer.customer_id, request.idempotency_key
+        ),
         transaction_type=TransactionType.DEPOSIT,
         customer_id=customer.customer_id,
         account_id=account.account_id,

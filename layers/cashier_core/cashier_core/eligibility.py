@@ -1,15 +1,18 @@
 """Which payment methods a trading account may use, and why the others may not.
 
-GetCashierMethods and CreateCashierDeposit both call `evaluate_methods`, so
-the list a client shows and the check a deposit passes cannot disagree.
+GetCashierMethods, CreateCashierDeposit and CreateCashierWithdrawal (when it
+names a method) all call `evaluate_methods`, so the list a client shows and the
+check a request passes cannot disagree.
 
 Order of the rules, first match wins, and what CRM force-enable can override:
 1. module_not_loaded     - never overridable: there is no code to take the payment
-2. country_blocked       - never overridable: a legal or risk decision
-3. country_not_allowed   - never overridable, for the same reason
-4. currency_unsupported  - never overridable: the provider cannot take it
-5. disabled_by_crm       - the customer's own force-disable
-6. method_disabled       - the brand's config is disabled; CRM force-enable re-admits it
+2. payouts_unsupported   - withdrawals only: the config does not pay out (`payouts`);
+                           never overridable, a capability rather than a choice
+3. country_blocked       - never overridable: a legal or risk decision
+4. country_not_allowed   - never overridable, for the same reason
+5. currency_unsupported  - never overridable: the provider cannot take it
+6. disabled_by_crm       - the customer's own force-disable
+7. method_disabled       - the brand's config is disabled; CRM force-enable re-admits it
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from cashier_core.models import AmountLimits, CustomerRecord, ProviderConfig, Tr
 
 class ExclusionReason(StrEnum):
     MODULE_NOT_LOADED = "module_not_loaded"
+    PAYOUTS_UNSUPPORTED = "payouts_unsupported"
     COUNTRY_BLOCKED = "country_blocked"
     COUNTRY_NOT_ALLOWED = "country_not_allowed"
     CURRENCY_UNSUPPORTED = "currency_unsupported"
@@ -65,10 +69,13 @@ def _exclusion(  # noqa: PLR0911 - one return per rule, in order
     account: TradingAccount,
     config: ProviderConfig,
     is_loaded: Callable[[str], bool],
+    payout: bool,
 ) -> ExclusionReason | None:
     overrides = customer.crm_overrides
     if not is_loaded(config.provider):
         return ExclusionReason.MODULE_NOT_LOADED
+    if payout and not config.payouts:
+        return ExclusionReason.PAYOUTS_UNSUPPORTED
     if customer.country in config.countries_blocked:
         return ExclusionReason.COUNTRY_BLOCKED
     if config.countries_allowed and customer.country not in config.countries_allowed:
@@ -89,14 +96,16 @@ def evaluate_methods(
     *,
     is_loaded: Callable[[str], bool],
     redirects: Callable[[str], bool],
+    payout: bool = False,
 ) -> MethodEvaluation:
-    """Every config of the customer's brand, sorted into eligible and excluded."""
+    """Every config of the customer's brand, sorted into eligible and excluded;
+    `payout` for a withdrawal, whose method must also pay out."""
     eligible: list[EligibleMethod] = []
     excluded: list[ExcludedMethod] = []
     for config in sorted(configs, key=lambda c: c.method_id):
         if config.brand_id != customer.brand_id or account.brand_id != customer.brand_id:
             continue  # another brand's config is not "excluded", it does not exist here
-        reason = _exclusion(customer, account, config, is_loaded)
+        reason = _exclusion(customer, account, config, is_loaded, payout)
         if reason is not None:
             excluded.append(ExcludedMethod(config, reason))
             continue

@@ -11,7 +11,6 @@ are not stored, so a corrected retry may reuse the key.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
@@ -40,12 +39,10 @@ Reply = tuple[int, dict[str, Any]]
 
 
 class IdempotentRequests:
-    def __init__(self, dynamodb: DynamoDBClient, table_name: str | None = None) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table_name: str) -> None:
         # The container's own client: without one, Powertools builds a new boto3
         # Session, which costs ~90 ms of every cold start (docs/benchmarks.md).
-        self._persistence = DynamoDBPersistenceLayer(
-            table_name=table_name or os.environ["IDEMPOTENCY_TABLE"], boto3_client=dynamodb
-        )
+        self._persistence = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=dynamodb)
         self._config = IdempotencyConfig(
             event_key_jmespath="[operation, customer_id, idempotency_key]",
             payload_validation_jmespath="body",

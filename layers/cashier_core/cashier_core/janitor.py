@@ -15,23 +15,20 @@ run that is skipped skips one question, never the expiry.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
-from aws_lambda_powertools import Logger
-
 from cashier_core.cashier import Cashier
 from cashier_core.credit_queue import CreditQueue
 from cashier_core.lifecycle import JanitorFinding, JanitorGaveUp, ProviderReport, Signal
+from cashier_core.logs import logger
 from cashier_core.models import Transaction
 from cashier_core.providers import get_provider
+from cashier_core.settings import settings
 from cashier_core.statuses import Status, TransactionType
 from cashier_core.telemetry import count
 from cashier_core.transitions import execute
-
-logger = Logger()
 
 SOURCE: Final = "janitor"
 BACKOFF_STEPS: Final = (timedelta(minutes=5), timedelta(hours=1), timedelta(days=1))
@@ -39,7 +36,7 @@ CREATED_ABANDONED_AFTER: Final = timedelta(minutes=15)
 
 
 def interval_from_environment() -> timedelta:
-    return timedelta(minutes=float(os.environ.get("JANITOR_INTERVAL_MINUTES", "5")))
+    return settings().require_janitor_interval()
 
 
 def is_check_due(age: timedelta, interval: timedelta) -> bool:

@@ -9,17 +9,15 @@ that needs it, so listing methods never pays for it.
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Final, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from cashier_core.models import ProviderConfig, Transaction
+from cashier_core.settings import settings
 from cashier_core.statuses import Status
-
-LOADED_PROVIDERS_VARIABLE: Final = "LOADED_PROVIDERS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +121,7 @@ class PaymentProvider(Protocol):
 
 def loaded_provider_names() -> frozenset[str]:
     """The deployment's explicit list; a config whose module is absent never shows."""
-    raw = os.environ.get(LOADED_PROVIDERS_VARIABLE, "")
-    return frozenset(name.strip() for name in raw.split(",") if name.strip())
+    return settings().loaded_providers
 
 
 _modules: dict[str, PaymentProvider] = {}

@@ -8,7 +8,7 @@ status in a body is an error, never silently ignored or trusted.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -16,6 +16,9 @@ from cashier_core.eligibility import EligibleMethod, ExcludedMethod
 from cashier_core.models import StatusChange, Transaction
 from cashier_core.money import format_amount
 from cashier_core.statuses import PublicReason, Status, TransactionType
+
+if TYPE_CHECKING:
+    from cashier_core.deposits import AccountMethods
 
 IdText = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128)]
 # Amounts are strings; the domain parser gives each malformed one its own code.
@@ -185,6 +188,20 @@ class MethodsReply(Reply):
     deposit_allowed: bool
     methods: list[MethodReply]
     excluded: list[ExcludedMethodReply] | None = None
+
+    @classmethod
+    def of(cls, found: AccountMethods, *, explain: bool) -> Self:
+        """`excluded` only when asked to explain."""
+        currency = found.account.currency
+        return cls(
+            account_id=found.account.account_id,
+            currency=currency,
+            deposit_allowed=found.deposit_allowed,
+            methods=[MethodReply.of(method, currency) for method in found.evaluation.eligible],
+            excluded=[ExcludedMethodReply.of(e) for e in found.evaluation.excluded]
+            if explain
+            else None,
+        )
 
 
 class HistoryReply(Reply):

@@ -27,18 +27,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Final
 
-from aws_lambda_powertools import Logger
-
 from cashier_core.cashier import Cashier
 from cashier_core.credit_queue import CreditQueue
 from cashier_core.errors import ProviderNotFound, TransactionNotFound, WebhookRejected
 from cashier_core.lifecycle import Outcome, ProviderReport, decide_unmatched
+from cashier_core.logs import logger
 from cashier_core.models import LedgerKind, Transaction, WebhookDelivery
 from cashier_core.providers import PaymentProvider, WebhookAnswer, WebhookEvent, get_provider
 from cashier_core.telemetry import count
 from cashier_core.transitions import execute
-
-logger = Logger()
 
 # Never stored with a delivery: they authenticate callers, they do not describe events.
 SECRET_HEADERS: Final = frozenset({"authorization", "cookie", "proxy-authorization", "x-api-key"})

@@ -2,81 +2,126 @@
 
 Checks, in order: withdrawals_not_allowed (hard gate), account_not_found,
 account_currency_mismatch, amount_*, method_not_available (when a method is
-named), insufficient_funds. The hold itself is one TransactWriteItems whose
+named: the same eligibility rules as a deposit's, and the config must pay out),
+insufficient_funds. The hold itself is one TransactWriteItems whose
 condition `balance >= amount` is what makes two concurrent withdrawals unable
 to overdraw; the read-time balance check only gives an early, clear answer.
 """
 
 from __future__ import annotations
 
-from cashier_core.api import Caller
+from dataclasses import dataclass
+
 from cashier_core.cashier import Cashier
+from cashier_core.deposits import evaluate_for
+from cashier_core.eligibility import require_eligible
 from cashier_core.errors import (
     AccountCurrencyMismatch,
     AccountNotFound,
     AlreadyApplied,
     IdempotencyKeyReused,
     InsufficientFunds,
-    MethodNotAvailable,
+    TransactionNotFound,
     WithdrawalsNotAllowed,
 )
-from cashier_core.models import Transaction, new_transaction, transaction_id_for_request
+from cashier_core.models import (
+    Transaction,
+    new_transaction,
+    transaction_id_for_request,
+    unscoped_transaction_id_for_request,
+)
 from cashier_core.money import parse_amount, validate_currency
-from cashier_core.schemas import WithdrawalBody
 from cashier_core.statuses import TransactionType
 from cashier_core.telemetry import count
 
 
-def create_withdrawal(
-    cashier: Cashier, caller: Caller, body: WithdrawalBody, idempotency_key: str
-) -> Transaction:
-    customer, account = cashier.customer_and_account(caller.customer_id, body.account_id)
+@dataclass(frozen=True, slots=True)
+class WithdrawalRequest:
+    """A customer's withdrawal request, as the handler parsed it; the customer is
+    the authorizer's, never the body's."""
+
+    customer_id: str
+    account_id: str
+    amount: str  # as sent: parsed here for the account's currency
+    currency: str
+    method_id: str | None
+    payout_details: dict[str, str] | None
+    idempotency_key: str
+
+
+# What a retry must repeat to be the same request.
+_SAME_REQUEST_FIELDS = ("type", "customer_id", "account_id", "amount", "currency", "method_id")
+
+
+def create_withdrawal(cashier: Cashier, request: WithdrawalRequest) -> Transaction:
+    customer, account = cashier.customer_and_account(request.customer_id, request.account_id)
     if not customer.withdrawal_allowed:  # the hard gate, before anything about the account
         raise WithdrawalsNotAllowed()
     if account is None:
         raise AccountNotFound()
-    currency = validate_currency(body.currency)
+    currency = validate_currency(request.currency)
     if currency != account.currency:
         raise AccountCurrencyMismatch("The withdrawal's currency is not the account's currency.")
-    amount = parse_amount(body.amount, currency)
+    amount = parse_amount(request.amount, currency)
     provider = None
-    if body.method_id is not None:
-        config = next(
-            (
-                c
-                for c in cashier.provider_configs(customer.brand_id)
-                if c.method_id == body.method_id
-            ),
-            None,
-        )
-        if config is None:
-            raise MethodNotAvailable()
-        provider = config.provider
-    if amount > account.balance:
-        raise InsufficientFunds()
+    if request.method_id is not None:
+        evaluation = evaluate_for(cashier, customer, account, payout=True)
+        provider = require_eligible(evaluation, request.method_id).config.provider
 
     wanted = new_transaction(
-        transaction_id=transaction_id_for_request(customer.customer_id, idempotency_key),
+        transaction_id=transaction_id_for_request(
+            TransactionType.WITHDRAWAL, customer.customer_id, request.idempotency_key
+        ),
         transaction_type=TransactionType.WITHDRAWAL,
         customer_id=customer.customer_id,
         account_id=account.account_id,
         brand_id=customer.brand_id,
-        method_id=body.method_id,
+        method_id=request.method_id,
         provider=provider,
         amount=amount,
         currency=currency,
-        payout_details=dict(body.payout_details) if body.payout_details else None,
+        payout_details=dict(request.payout_details) if request.payout_details else None,
         source="customer",
         reason="withdrawal requested; funds held for BackOffice",
         at=cashier.clock(),
     )
+    earlier = _held_before_the_key_was_scoped(cashier, customer.customer_id, request)
+    if earlier is not None:
+        return _same_request(earlier, wanted)
+    if amount > account.balance:
+        raise InsufficientFunds()
     try:
         held = cashier.transactions.open_withdrawal(wanted)
     except AlreadyApplied as existing:
-        current = existing.current
-        fields = ("type", "customer_id", "account_id", "amount", "currency", "method_id")
-        if current is None or any(getattr(current, f) != getattr(wanted, f) for f in fields):
+        if existing.current is None:
             raise IdempotencyKeyReused() from existing
-        return current
+        return _same_request(existing.current, wanted)
     count("WithdrawalRequested")
     return held
+
+
+def _held_before_the_key_was_scoped(
+    cashier: Cashier, customer_id: str, request: WithdrawalRequest
+) -> Transaction | None:
+    """A withdrawal this key made before ids were scoped by operation lives at
+    the unscoped id; a retry of it must find it, not hold the funds twice. A
+    deposit there is another operation's, and not this request's business.
+    One consistent read per withdrawal: withdrawals are few and each is held
+    for a person, so the extra call is cheap next to a double hold."""
+    try:
+        found = cashier.transactions.get(
+            unscoped_transaction_id_for_request(customer_id, request.idempotency_key)
+        )
+    except TransactionNotFound:
+        return None
+    if found.type is not TransactionType.WITHDRAWAL or found.customer_id != customer_id:
+        return None
+    return found
+
+
+def _same_request(current: Transaction, wanted: Transaction) -> Transaction:
+    """A retry of the same request finds its withdrawal; another request under
+    the same key (after the idempotency record expired) is refused."""
+    if any(getattr(current, f) != getattr(wanted, f) for f in _SAME_REQUEST_FIELDS):
+        raise IdempotencyKeyReused()
+    return current

@@ -296,7 +296,7 @@ def test_a_deposit_left_in_created_by_a_crash_is_resumed_by_the_retry(api: Custo
     from cashier_core.statuses import TransactionType
 
     crashed = new_transaction(
-        transaction_id=transaction_id_for_request(ALICE, "crash-retry-0001"),
+        transaction_id=transaction_id_for_request(TransactionType.DEPOSIT, ALICE, "crash-retry-0001"),
         transaction_type=TransactionType.DEPOSIT,
         customer_id=ALICE, account_id="acc-alice-usd", brand_id="brand-alpha",
         method_id="card-sandbox", provider="sandbox", amount=Decimal("25.00"), currency="USD",

@@ -12,7 +12,7 @@ from tests.support.lambdas import EVENTS_DIR, reply, sample_event
 from tests.support.lifecycle import Lifecycle
 
 SAMPLE_DEPOSIT = "f1b32a90-7eda-5681-a5f0-824bcf8a966f"  # from (cus-alice, sample-deposit-0001)
-SAMPLE_WITHDRAWAL = "394e5203-8882-577f-93c4-5dcd78dd8bec"  # (cus-alice, sample-withdrawal-0001)
+SAMPLE_WITHDRAWAL = "16ae4018-8371-5801-a07b-ae04b8ee0865"  # withdrawal scope, same key
 SAMPLE_WIRE = "7cc0fbf3-84c0-53fa-8ea2-69298b13b828"  # (cus-carol, sample-wire-0001)
 EVENT_FUNCTIONS = {
     "session_authorizer.json": "SessionAuthorizerFunction",

@@ -1,9 +1,8 @@
-"""Table and index names. Physical names come from the environment (template.yaml
+"""Table and index names. Physical names come from the settings (template.yaml
 sets them); index and key names are fixed here and match template.yaml."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Final
 
@@ -36,17 +35,3 @@ class TableNames:
     brands: str = ""
     webhook_deliveries: str = ""
     audit: str = ""
-
-    @classmethod
-    def from_environment(cls) -> TableNames:
-        """Each function gets only the names its policy covers; the rest stay empty."""
-        return cls(
-            transactions=os.environ.get("TRANSACTIONS_TABLE", ""),
-            accounts=os.environ.get("ACCOUNTS_TABLE", ""),
-            customers=os.environ.get("CUSTOMERS_TABLE", ""),
-            provider_configs=os.environ.get("PROVIDER_CONFIGS_TABLE", ""),
-            sessions=os.environ.get("SESSIONS_TABLE", ""),
-            brands=os.environ.get("BRANDS_TABLE", ""),
-            webhook_deliveries=os.environ.get("WEBHOOK_DELIVERIES_TABLE", ""),
-            audit=os.environ.get("AUDIT_TABLE", ""),
-        )
