@@ -33,7 +33,7 @@ from cashier_core.errors import (
 )
 from cashier_core.models import Transaction
 from cashier_core.statuses import Status
-from cashier_core.telemetry import count
+from cashier_core.telemetry import age_seconds, count
 
 logger = Logger()
 
@@ -99,9 +99,13 @@ def credit(cashier: Cashier, transaction: Transaction, now: datetime) -> CreditO
 
 def sweep_confirmed(cashier: Cashier, queue: CreditQueue, now: datetime) -> int:
     """Re-enqueue confirmations that have waited longer than SWEEP_AFTER."""
-    waiting = cashier.transactions.list_in_work_status(
-        Status.PROVIDER_CONFIRMED, updated_before=now - SWEEP_AFTER
+    waiting = list(
+        cashier.transactions.list_in_work_status(
+            Status.PROVIDER_CONFIRMED, updated_before=now - SWEEP_AFTER
+        )
     )
+    oldest = waiting[0].updated_at if waiting else None  # the index lists oldest first
+    count("OldestConfirmedAgeSeconds", age_seconds(oldest, now), MetricUnit.Seconds)
     sent = queue.enqueue_many(waiting)
     if sent:
         count("SweptToCreditQueue", value=sent)

@@ -7,6 +7,7 @@ Deposit checks, each with its own code, in this order:
 4. method_not_available (the same evaluate_methods as GetCashierMethods)
 5. amount_* (format for the currency), then amount_below_minimum / amount_above_maximum
 6. return_url_invalid
+7. deposit_rate_limited (429: the customer's deposits-per-minute cap, velocity.py)
 
 Then the transaction is written (created) before the provider is called.
 
@@ -69,6 +70,7 @@ from cashier_core.schemas import (
 )
 from cashier_core.statuses import Status, TransactionType
 from cashier_core.telemetry import count
+from cashier_core.velocity import take_deposit_slot
 
 logger = Logger()
 
@@ -186,6 +188,7 @@ def create_deposit(
         reason="deposit requested",
         at=cashier.clock(),
     )
+    take_deposit_slot(cashier, customer.customer_id)  # 429 past the per-minute cap
     try:
         transaction = cashier.transactions.create(wanted)
         count("DepositCreated", provider=method.config.provider)

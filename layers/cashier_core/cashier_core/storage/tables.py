@@ -35,6 +35,7 @@ class TableNames:
     brands: str = ""
     webhook_deliveries: str = ""
     audit: str = ""
+    rate_limits: str = ""
 
     @classmethod
     def from_environment(cls) -> TableNames:
@@ -48,4 +49,5 @@ class TableNames:
             brands=os.environ.get("BRANDS_TABLE", ""),
             webhook_deliveries=os.environ.get("WEBHOOK_DELIVERIES_TABLE", ""),
             audit=os.environ.get("AUDIT_TABLE", ""),
+            rate_limits=os.environ.get("RATE_LIMITS_TABLE", ""),
         )

@@ -1,0 +1,38 @@
+"""What waits for a person, as metrics: the alarms and the dashboard read them.
+
+Run on the credit sweeper's schedule. Both lists come from the sparse
+work-status index, so a run reads only what waits; published every run (0 when
+nothing waits) so an alarm never sits in INSUFFICIENT_DATA.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from cashier_core.cashier import Cashier
+from cashier_core.statuses import Status, TransactionType
+from cashier_core.telemetry import age_seconds, count
+
+
+def publish_backlog(cashier: Cashier, now: datetime) -> dict[str, int]:
+    credit_failed = sum(
+        1
+        for transaction in cashier.transactions.list_in_work_status(
+            Status.CREDIT_FAILED, updated_before=now
+        )
+        if transaction.type is TransactionType.DEPOSIT
+    )
+    withdrawals = [
+        transaction
+        for transaction in cashier.transactions.list_in_work_status(
+            Status.MANUAL_REVIEW, updated_before=now
+        )
+        if transaction.type is TransactionType.WITHDRAWAL
+    ]
+    oldest = withdrawals[0].updated_at if withdrawals else None  # the index lists oldest first
+    count("CreditFailedWaiting", credit_failed)
+    count("WithdrawalsWaiting", len(withdrawals))
+    count("OldestWithdrawalAgeSeconds", age_seconds(oldest, now), MetricUnit.Seconds)
+    return {"credit_failed_waiting": credit_failed, "withdrawals_waiting": len(withdrawals)}
