@@ -49,6 +49,18 @@ def local_environment(aws_endpoint: str) -> None:
     )
 
 
+def parameter_overrides(declared: dict[str, Any]) -> dict[str, str]:
+    """CASHIER_PARAMETERS="Name=value,...": template parameters for this stack,
+    as `sam deploy --parameter-overrides` sets them in AWS."""
+    overrides = dict(
+        pair.split("=", 1) for pair in os.environ.get("CASHIER_PARAMETERS", "").split(",") if pair
+    )
+    unknown = sorted(set(overrides) - set(declared))
+    if unknown:
+        raise SystemExit(f"CASHIER_PARAMETERS: template.yaml has no parameter {', '.join(unknown)}")
+    return overrides
+
+
 @dataclass
 class Stack:
     api_url: str
@@ -162,7 +174,12 @@ def start(port: int, seed_path: Path | None = None) -> tuple[Stack, list[Any]]:
     dynamodb = session.client("dynamodb")
     sqs = session.client("sqs")
     secretsmanager = session.client("secretsmanager")
-    resources = provision(dynamodb=dynamodb, sqs=sqs, secretsmanager=secretsmanager)
+    resources = provision(
+        dynamodb=dynamodb,
+        sqs=sqs,
+        secretsmanager=secretsmanager,
+        parameters=parameter_overrides(template.load_template().get("Parameters", {})),
+    )
     api_url = f"http://127.0.0.1:{port}"
     for function_id in template.functions():
         os.environ.update(resources.environment(function_id))

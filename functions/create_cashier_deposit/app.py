@@ -32,7 +32,7 @@ WEBHOOK_BASE_URL = settings().public_api_url
 @app.post(
     "/cashier/deposit",
     summary="Create a deposit and get the provider's redirect",
-    responses=responses(201, DepositReply, 400, 403, 404, 409, 502),
+    responses=responses(201, DepositReply, 400, 403, 404, 409, 429, 502),
 )
 def create_cashier_deposit(
     body: DepositBody,

@@ -54,6 +54,9 @@ def stack() -> Iterator[LocalStack]:
         **os.environ,
         "CASHIER_PORT": str(port),
         "CASHIER_SCHEDULE_SECONDS": "2",
+        # The suites share Alice across many deposits a minute; the cap itself
+        # is proven in tests/integration/functions/test_deposit_velocity.py.
+        "CASHIER_PARAMETERS": "DepositsPerCustomerPerMinute=1000",
         "CASHIER_ACCESS_LOG": "0",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",

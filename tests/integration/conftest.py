@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from cashier_core.cashier import forget_secrets
+from cashier_core.velocity import DEPOSITS_PER_MINUTE_VARIABLE
 from cashier_local.seed import apply_seed, read_seed
 from tests.conftest import REGION
 from tests.support import builders
@@ -26,6 +27,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalAws]:
 def api(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> CustomerApi:
     """The default seed in moto, and the customer functions' real handlers."""
     monkeypatch.setenv("PUBLIC_API_URL", "http://127.0.0.1:3000")
+    # Suites here create many deposits a minute for one seeded customer; the cap
+    # has its own tests (functions/test_deposit_velocity.py), which lower it.
+    monkeypatch.setenv(DEPOSITS_PER_MINUTE_VARIABLE, "100000")
     seed = read_seed()
     secrets = apply_seed(
         seed,

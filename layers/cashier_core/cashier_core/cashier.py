@@ -37,6 +37,7 @@ from cashier_core.storage.records import (
 )
 from cashier_core.storage.tables import TableNames
 from cashier_core.storage.transactions import TransactionStore
+from cashier_core.storage.velocity import RateLimitStore
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
@@ -111,6 +112,7 @@ class Cashier:
         self.brands = BrandStore(dynamodb, tables.brands)
         self.configs = ProviderConfigStore(dynamodb, tables.provider_configs)
         self.audit = AuditStore(dynamodb, tables.audit)
+        self.rate_limits = RateLimitStore(dynamodb, tables.rate_limits)
         self._read_secret = read_secret
         self._cursor_key_secret = cursor_key_secret
         self._configs_by_brand: _TtlCache[list[ProviderConfig]] = _TtlCache(CONFIG_CACHE_SECONDS)

@@ -28,7 +28,7 @@ from cashier_core.errors import AccountClosed, AccountCurrencyMismatch, AccountN
 from cashier_core.lifecycle import CreditAttempt, CreditRefused, Outcome, SweepCheck, decide
 from cashier_core.logs import logger
 from cashier_core.statuses import Status, TransactionType
-from cashier_core.telemetry import count
+from cashier_core.telemetry import age_seconds, count
 from cashier_core.transitions import execute
 
 SOURCE: Final = "credit_worker"
@@ -84,12 +84,17 @@ def credit(cashier: Cashier, transaction_id: str, now: datetime) -> CreditOutcom
 
 
 def sweep_confirmed(cashier: Cashier, queue: CreditQueue, now: datetime) -> int:
-    """Re-enqueue confirmed deposits that have waited longer than SWEEP_AFTER.
-    Only what lifecycle.decide says still needs a credit is sent."""
-    listed = cashier.pages.list_work(
-        TransactionType.DEPOSIT, Status.PROVIDER_CONFIRMED, updated_before=now - SWEEP_AFTER
+    """Re-enqueue confirmed deposits that have waited longer than SWEEP_AFTER, and
+    publish the age of the oldest. Only what lifecycle.decide says still needs a
+    credit is sent."""
+    listed = list(
+        cashier.pages.list_work(
+            TransactionType.DEPOSIT, Status.PROVIDER_CONFIRMED, updated_before=now - SWEEP_AFTER
+        )
     )
-    waiting = (t for t in listed if decide(t, SweepCheck()).enqueue)
+    oldest = min((t.updated_at for t in listed), default=None)  # shards merge unordered
+    count("OldestConfirmedAgeSeconds", age_seconds(oldest, now), MetricUnit.Seconds)
+    waiting = [t for t in listed if decide(t, SweepCheck()).enqueue]
     sent = queue.enqueue_many(waiting)
     if sent:
         count("SweptToCreditQueue", value=sent)

@@ -7,6 +7,7 @@ Deposit checks, each with its own code, in this order:
 4. method_not_available (the same evaluate_methods as GetCashierMethods)
 5. amount_* (format for the currency), then amount_below_minimum / amount_above_maximum
 6. return_url_invalid
+7. deposit_rate_limited (429: the customer's deposits-per-minute cap, velocity.py)
 
 Then the transaction is written (created) before the provider is called.
 
@@ -62,6 +63,7 @@ from cashier_core.providers import PaymentRequest, get_provider, loaded_provider
 from cashier_core.statuses import Status, TransactionType
 from cashier_core.telemetry import count
 from cashier_core.transitions import execute
+from cashier_core.velocity import take_deposit_slot
 
 
 def evaluate_for(
@@ -187,6 +189,7 @@ def create_deposit(
         reason="deposit requested",
         at=cashier.clock(),
     )
+    take_deposit_slot(cashier, customer.customer_id)  # 429 past the per-minute cap
     try:
         transaction = cashier.transactions.create(wanted)
         count("DepositCreated", provider=method.config.provider)

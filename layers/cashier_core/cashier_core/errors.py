@@ -232,6 +232,14 @@ class DepositsNotAllowed(CashierError):
     default_message = "Deposits are not allowed for this customer."
 
 
+class DepositRateLimited(CashierError):
+    """The customer created as many deposits this minute as the cap allows."""
+
+    code = "deposit_rate_limited"
+    http_status = 429
+    default_message = "Too many deposits this minute; retry in a minute."
+
+
 class WithdrawalsNotAllowed(CashierError):
     code = "withdrawals_not_allowed"
     http_status = 403

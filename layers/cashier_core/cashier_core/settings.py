@@ -41,6 +41,9 @@ LOADED_PROVIDERS: Final = "LOADED_PROVIDERS"
 METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
 PUBLIC_API_URL: Final = "PUBLIC_API_URL"
 JANITOR_INTERVAL_MINUTES: Final = "JANITOR_INTERVAL_MINUTES"
+# Only the deposit function has these (the per-customer deposit cap, velocity.py).
+RATE_LIMITS_TABLE: Final = "RATE_LIMITS_TABLE"
+DEPOSITS_PER_CUSTOMER_PER_MINUTE: Final = "DEPOSITS_PER_CUSTOMER_PER_MINUTE"
 
 REQUIRED_VARIABLES: Final = (
     *TABLE_VARIABLES.values(),
@@ -50,7 +53,12 @@ REQUIRED_VARIABLES: Final = (
     LOADED_PROVIDERS,
     METRICS_NAMESPACE,
 )
-OPTIONAL_VARIABLES: Final = (PUBLIC_API_URL, JANITOR_INTERVAL_MINUTES)
+OPTIONAL_VARIABLES: Final = (
+    PUBLIC_API_URL,
+    JANITOR_INTERVAL_MINUTES,
+    RATE_LIMITS_TABLE,
+    DEPOSITS_PER_CUSTOMER_PER_MINUTE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +75,8 @@ class Settings:
     public_api_url: str | None = None
     # How far apart the janitor's runs are; only the janitor is given it.
     janitor_interval: timedelta | None = None
+    # The deposit cap per customer and minute; only the deposit function is given it.
+    deposits_per_customer_per_minute: int | None = None
 
     def require_janitor_interval(self) -> timedelta:
         if self.janitor_interval is None:
@@ -79,7 +89,8 @@ def read_settings(environment: Mapping[str, str]) -> Settings:
     that is missing, empty or malformed."""
     return Settings(
         tables=TableNames(
-            **{field: _required(environment, name) for field, name in TABLE_VARIABLES.items()}
+            **{field: _required(environment, name) for field, name in TABLE_VARIABLES.items()},
+            rate_limits=environment.get(RATE_LIMITS_TABLE, "").strip(),
         ),
         idempotency_table=_required(environment, IDEMPOTENCY_TABLE),
         credit_queue_url=_required(environment, CREDIT_QUEUE_URL),
@@ -88,6 +99,7 @@ def read_settings(environment: Mapping[str, str]) -> Settings:
         metrics_namespace=_required(environment, METRICS_NAMESPACE),
         public_api_url=environment.get(PUBLIC_API_URL, "").strip() or None,
         janitor_interval=_minutes(environment, JANITOR_INTERVAL_MINUTES),
+        deposits_per_customer_per_minute=_count(environment, DEPOSITS_PER_CUSTOMER_PER_MINUTE),
     )
 
 
@@ -126,3 +138,12 @@ def _minutes(environment: Mapping[str, str], name: str) -> timedelta | None:
     if not math.isfinite(minutes) or minutes <= 0:
         raise ConfigurationError(f"{name} is not a positive number of minutes: {raw!r}")
     return timedelta(minutes=minutes)
+
+
+def _count(environment: Mapping[str, str], name: str) -> int | None:
+    raw = environment.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(f"{name} is not a positive whole number: {raw!r}")
+    return int(raw)

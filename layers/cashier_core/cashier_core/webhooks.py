@@ -134,8 +134,12 @@ def _apply(
             _report_negative_balance(cashier, result.transaction)
     else:
         outcome = result.move.outcome
-        metric = {Outcome.REFUSE: "WebhookTransitionRefused", Outcome.IGNORE: "WebhookIgnored"}
-        count(metric.get(outcome, "WebhookAlreadyApplied"), provider=provider.name)
+        if outcome is Outcome.REFUSE:
+            count("WebhookTransitionRefused", provider=provider.name)
+        elif outcome is Outcome.IGNORE:
+            count("WebhookIgnored", provider=provider.name)
+        else:
+            count("WebhookAlreadyApplied", provider=provider.name)
         logger.warning("webhook not applied", extra={**log, "outcome": result.move.note})
     if result.enqueue:
         # Also on a duplicate or a repeat: the first attempt's message may be lost.

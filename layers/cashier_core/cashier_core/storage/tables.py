@@ -35,3 +35,4 @@ class TableNames:
     brands: str = ""
     webhook_deliveries: str = ""
     audit: str = ""
+    rate_limits: str = ""

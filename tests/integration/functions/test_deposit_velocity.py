@@ -1,0 +1,163 @@
+"""The per-customer cap on deposits per minute (cashier_core/velocity.py),
+through the real CreateCashierDeposit handler against moto."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from types import ModuleType
+from typing import Any
+
+import pytest
+from moto.core.botocore_stubber import BotocoreStubber
+
+from cashier_core import velocity
+from cashier_core.clock import utc_now
+from cashier_local.events import api_event, authorizer_context
+from tests.support.customer_api import CustomerApi
+from tests.support.lambdas import invoke, load_function, reply
+
+ALICE, MALLORY = "cus-alice", "cus-mallory"
+DEPOSIT = {"account_id": "acc-alice-usd", "method_id": "card-sandbox", "currency": "USD"}
+CAP = 3
+FUNCTION = "CreateCashierDepositFunction"
+
+
+@pytest.fixture
+def api_capped(api: CustomerApi, monkeypatch: pytest.MonkeyPatch) -> CustomerApi:
+    monkeypatch.setenv(velocity.DEPOSITS_PER_MINUTE_VARIABLE, str(CAP))
+    return api
+
+
+def _on_clock(module: ModuleType, moment: datetime) -> ModuleType:
+    # The cap counts per UTC minute of the cashier's clock; a fixed moment keeps
+    # every request of a test inside one minute however slow the machine is.
+    module.cashier.clock = lambda: moment
+    return module
+
+
+def _event(customer_id: str, brand_id: str, key: str, amount: str) -> dict[str, Any]:
+    return api_event(
+        method="POST",
+        resource="/cashier/deposit",
+        path="/cashier/deposit",
+        headers=[("Content-Type", "application/json"), ("Idempotency-Key", key)],
+        body=json.dumps({**DEPOSIT, "amount": amount}).encode(),
+        authorizer=authorizer_context(customer_id, brand_id),
+    )
+
+
+def _deposit(
+    api: CustomerApi, module: ModuleType, key: str | None = None, amount: str = "25.00"
+) -> tuple[int, dict[str, Any]]:
+    event = _event(ALICE, api.brand_of(ALICE), key or f"key-{uuid.uuid4().hex}", amount)
+    return reply(invoke(module, event, FUNCTION))
+
+
+def _used(api: CustomerApi, customer_id: str, moment: datetime) -> int:
+    item = api.aws.dynamodb.get_item(
+        TableName=api.aws.tables.rate_limits,
+        Key={"counter_id": {"S": velocity.deposit_counter_id(customer_id, moment)}},
+        ConsistentRead=True,
+    ).get("Item")
+    return int(item["used"]["N"]) if item else 0
+
+
+def test_deposits_past_the_cap_answer_429_and_write_nothing(api_capped: CustomerApi) -> None:
+    moment = utc_now().replace(second=30, microsecond=0)
+    module = _on_clock(api_capped.module(FUNCTION), moment)
+    for _ in range(CAP):
+        assert _deposit(api_capped, module)[0] == 201
+
+    status, body = _deposit(api_capped, module, key="refused-key-0001")
+    assert status == 429
+    assert body == {
+        "error": {
+            "code": "deposit_rate_limited",
+            "message": "Too many deposits this minute; retry in a minute.",
+        }
+    }
+    assert len(api_capped.transactions_of(ALICE)) == CAP
+    assert _used(api_capped, ALICE, moment) == CAP  # a refusal takes no slot
+
+    # The refusal was not stored under its Idempotency-Key: the same request,
+    # retried in the next minute, is a new deposit.
+    _on_clock(module, moment + timedelta(minutes=1))
+    assert _deposit(api_capped, module, key="refused-key-0001")[0] == 201
+    assert len(api_capped.transactions_of(ALICE)) == CAP + 1
+
+
+def test_the_cap_is_per_customer(api_capped: CustomerApi) -> None:
+    moment = utc_now().replace(second=30, microsecond=0)
+    module = _on_clock(api_capped.module(FUNCTION), moment)
+    for _ in range(CAP):
+        assert _deposit(api_capped, module)[0] == 201
+    assert _deposit(api_capped, module)[0] == 429
+    # Another customer is not held back by Alice's minute.
+    mallory_account = next(a for a in api_capped.seed.accounts if a.customer_id == MALLORY)
+    status, body = api_capped.deposit(
+        MALLORY,
+        {
+            "account_id": mallory_account.account_id,
+            "method_id": "card-sandbox",
+            "amount": "25.00",
+            "currency": mallory_account.currency,
+        },
+    )
+    assert status == 201, body
+    assert _used(api_capped, MALLORY, moment) == 1
+
+
+def test_a_replayed_deposit_is_answered_without_taking_a_slot(api_capped: CustomerApi) -> None:
+    moment = utc_now().replace(second=30, microsecond=0)
+    module = _on_clock(api_capped.module(FUNCTION), moment)
+    first = _deposit(api_capped, module, key="replayed-key-0001")
+    assert first[0] == 201
+    for _ in range(CAP + 2):  # the stored answer, not a new deposit
+        assert _deposit(api_capped, module, key="replayed-key-0001") == first
+    assert _used(api_capped, ALICE, moment) == 1
+
+
+@pytest.fixture
+def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's backends are not safe under concurrent calls; like
+    cashier_local.moto_server, serialize them so that each DynamoDB call is
+    atomic, as it is in AWS. Our code's own steps still interleave freely."""
+    lock = threading.Lock()
+    handle = BotocoreStubber.__call__
+
+    def serialized(self: BotocoreStubber, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return handle(self, *args, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)
+
+
+def test_concurrent_deposits_never_exceed_the_cap(
+    api_capped: CustomerApi, atomic_moto: None
+) -> None:
+    requests = 4 * CAP
+    moment = utc_now().replace(second=30, microsecond=0)
+    # One module per request, as Lambda runs concurrent requests in separate
+    # containers: a resolver serves one request at a time.
+    containers = [_on_clock(load_function(FUNCTION), moment) for _ in range(requests)]
+    start = threading.Barrier(requests)
+
+    def one(index: int) -> tuple[int, dict[str, Any]]:
+        start.wait()
+        # Distinct amounts: each is its own request, not a retry of another.
+        return _deposit(api_capped, containers[index], amount=f"{20 + index}.00")
+
+    with ThreadPoolExecutor(max_workers=requests) as pool:
+        results = list(pool.map(one, range(requests)))
+
+    statuses = Counter(status for status, _ in results)
+    assert statuses == {201: CAP, 429: requests - CAP}, results
+    refused = [body for status, body in results if status == 429]
+    assert {body["error"]["code"] for body in refused} == {"deposit_rate_limited"}
+    assert len(api_capped.transactions_of(ALICE)) == CAP
+    assert _used(api_capped, ALICE, moment) == CAP
