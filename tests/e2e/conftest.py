@@ -8,9 +8,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -22,7 +24,7 @@ from tests.support.http import Http
 READY = "Cashier API ready on "
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -47,21 +49,46 @@ class LocalStack:
         )
 
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
-    port = _free_port()
+class StartedStack:
+    """A `python -m cashier_local.stack` process, read until it says it is ready."""
+
+    def __init__(self, process: subprocess.Popen[str], base_url: str, output: list[str]) -> None:
+        self.process = process
+        self.base_url = base_url
+        self.output = output
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)  # stopped by its own pid, as Ctrl-C would
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def launch_stack(
+    base_environment: Mapping[str, str], port: int, state_dir: Path | None = None
+) -> StartedStack:
+    """Start the local stack as a test does: on its own port, with its state in
+    its own directory (never the local-state/ of a `make run` that may be up)."""
     environment = {
-        **os.environ,
+        **base_environment,
         "CASHIER_PORT": str(port),
+        "CASHIER_STATE_DIR": str(state_dir or tempfile.mkdtemp(prefix="cashier-e2e-state-")),
         "CASHIER_SCHEDULE_SECONDS": "2",
         "CASHIER_ACCESS_LOG": "0",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cashier_local.stack"],
+    return start_process([sys.executable, "-m", "cashier_local.stack"], environment)
+
+
+def start_process(command: list[str], environment: Mapping[str, str]) -> StartedStack:
+    """Run `command` (the stack, or `make run`) until it prints that it is ready."""
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter, or make
+        command,
         cwd=REPO_ROOT,
-        env=environment,
+        env=dict(environment),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -88,13 +115,14 @@ def stack() -> Iterator[LocalStack]:
             base_url = line.removeprefix(READY).strip()
         if process.poll() is not None and base_url is None:
             pytest.fail("the local stack exited:\n" + "".join(output))
-    http = Http(base_url)
+    return StartedStack(process, base_url, output)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[LocalStack]:
+    started = launch_stack(os.environ, free_port())
+    http = Http(started.base_url)
     try:
-        yield LocalStack(http, http.get("/_local/resources").json(), output)
+        yield LocalStack(http, http.get("/_local/resources").json(), started.output)
     finally:
-        process.send_signal(signal.SIGINT)  # stopped by its own pid, as Ctrl-C would
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        started.stop()
