@@ -224,7 +224,8 @@ def start(
         config = configs[(transaction.brand_id, "sandbox")]
         return str(secrets[config.secret_ref or ""]["webhook_secrets"][0])
 
-    page = SandboxPage(TransactionStore(dynamodb, tables), sandbox_secret, api_url)
+    brands = {brand.brand_id: brand for brand in seed.brands}
+    page = SandboxPage(TransactionStore(dynamodb, tables), sandbox_secret, api_url, brands)
 
     def router(
         method: str, path: str, query: Any, headers: Any, body: bytes, *, client_ip: str
