@@ -166,7 +166,7 @@ def create_deposit(
         raise AccountNotFound()
     currency = validate_currency(body.currency)
     if currency != account.currency:
-        raise AccountCurrencyMismatch("The deposit's currency is not the account's currency.")
+        raise AccountCurrencyMismatch()
     method = require_eligible(evaluate_for(cashier, customer, account), body.method_id)
     amount = parse_amount(body.amount, currency)
     check_limits(method, amount)

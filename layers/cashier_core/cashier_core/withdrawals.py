@@ -37,7 +37,7 @@ def create_withdrawal(
         raise AccountNotFound()
     currency = validate_currency(body.currency)
     if currency != account.currency:
-        raise AccountCurrencyMismatch("The withdrawal's currency is not the account's currency.")
+        raise AccountCurrencyMismatch()
     amount = parse_amount(body.amount, currency)
     provider = None
     if body.method_id is not None:

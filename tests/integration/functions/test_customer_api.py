@@ -19,6 +19,7 @@ from cashier_core.statuses import Status
 from cashier_local.events import api_event, authorizer_context
 from tests.support.customer_api import CustomerApi
 from tests.support.lambdas import invoke, load_function, reply, sample_event
+from tests.support.lifecycle import Lifecycle
 
 ALICE, BOB, CAROL, ERIN, MALLORY = "cus-alice", "cus-bob", "cus-carol", "cus-erin", "cus-mallory"
 USD_DEPOSIT = {
@@ -573,3 +574,35 @@ def test_a_validation_message_names_the_query_parameter_once(api: CustomerApi) -
     assert (status, error_code(body)) == (422, "validation_error")
     assert "query.account_id" in body["error"]["message"]
     assert "query.query" not in body["error"]["message"]
+
+
+def test_a_currency_mismatch_is_answered_with_the_error_tables_message(api: CustomerApi) -> None:
+    from cashier_core.errors import AccountCurrencyMismatch
+    from cashier_local.docs import error_table
+
+    deposit = api.deposit(ALICE, {**USD_DEPOSIT, "currency": "EUR"})
+    withdrawal = api.withdraw(
+        ALICE, {"account_id": "acc-alice-usd", "amount": "30.00", "currency": "EUR"}
+    )
+    for status, body in (deposit, withdrawal):
+        assert status == 422
+        assert body["error"] == {
+            "code": "account_currency_mismatch",
+            "message": AccountCurrencyMismatch.default_message,
+        }
+    row = f"| 422 | `account_currency_mismatch` | {AccountCurrencyMismatch.default_message} |"
+    assert row in error_table()
+
+
+def test_a_duplicate_webhook_is_acknowledged_as_usual_so_the_table_does_not_list_it(
+    lifecycle: Lifecycle,
+) -> None:
+    from cashier_local.docs import error_table
+
+    deposit = lifecycle.deposit()
+    body = lifecycle.sandbox_body(deposit, "succeeded")
+    first = lifecycle.sandbox_webhook(body)
+    assert lifecycle.sandbox_webhook(body) == first
+    assert first[0] == 200
+    assert "duplicate_delivery" not in json.dumps(first[1])
+    assert "duplicate_delivery" not in error_table()
