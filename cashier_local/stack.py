@@ -379,4 +379,9 @@ def _forget(state: Path) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Everything it started is stopped by now; the interpreter's own teardown
+    # would spend seconds garbage-collecting moto's in-memory AWS first.
+    os._exit(code)
