@@ -1,7 +1,7 @@
 """What AWS runs without a request: the SQS event source mapping and the schedules.
 
 QueuePoller does what Lambda's SQS event source mapping does for a function:
-receive up to BatchSize messages, hand them over as one SQS event, delete the
+long-poll for up to BatchSize messages, hand them over as one SQS event, delete the
 ones that succeeded (all of them unless ReportBatchItemFailures names some),
 and leave the rest to reappear after the queue's visibility timeout; the queue
 itself (moto) moves a message to its DLQ after maxReceiveCount receives.

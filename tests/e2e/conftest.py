@@ -31,10 +31,17 @@ def free_port() -> int:
 
 
 class LocalStack:
-    def __init__(self, http: Http, resources: dict[str, Any], output: list[str]) -> None:
+    def __init__(
+        self, http: Http, resources: dict[str, Any], output: list[str], state_dir: Path
+    ) -> None:
         self.http = http
         self.resources = resources
         self.output = output
+        self.state_dir = state_dir
+
+    def command_environment(self) -> dict[str, str]:
+        """The environment in which `make invoke` and `make redrive` find this stack."""
+        return {**os.environ, "CASHIER_STATE_DIR": str(self.state_dir)}
 
     def token(self, name: str) -> str:
         return next(s["token"] for s in self.resources["sessions"] if s["name"] == name)
@@ -52,10 +59,17 @@ class LocalStack:
 class StartedStack:
     """A `python -m cashier_local.stack` process, read until it says it is ready."""
 
-    def __init__(self, process: subprocess.Popen[str], base_url: str, output: list[str]) -> None:
+    def __init__(
+        self,
+        process: subprocess.Popen[str],
+        base_url: str,
+        output: list[str],
+        state_dir: Path | None = None,
+    ) -> None:
         self.process = process
         self.base_url = base_url
         self.output = output
+        self.state_dir = state_dir
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)  # stopped by its own pid, as Ctrl-C would
@@ -71,16 +85,19 @@ def launch_stack(
 ) -> StartedStack:
     """Start the local stack as a test does: on its own port, with its state in
     its own directory (never the local-state/ of a `make run` that may be up)."""
+    state_dir = state_dir or Path(tempfile.mkdtemp(prefix="cashier-e2e-state-"))
     environment = {
         **base_environment,
         "CASHIER_PORT": str(port),
-        "CASHIER_STATE_DIR": str(state_dir or tempfile.mkdtemp(prefix="cashier-e2e-state-")),
+        "CASHIER_STATE_DIR": str(state_dir),
         "CASHIER_SCHEDULE_SECONDS": "2",
         "CASHIER_ACCESS_LOG": "0",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }
-    return start_process([sys.executable, "-m", "cashier_local.stack"], environment)
+    started = start_process([sys.executable, "-m", "cashier_local.stack"], environment)
+    started.state_dir = state_dir
+    return started
 
 
 def start_process(command: list[str], environment: Mapping[str, str]) -> StartedStack:
@@ -123,6 +140,8 @@ def stack() -> Iterator[LocalStack]:
     started = launch_stack(os.environ, free_port())
     http = Http(started.base_url)
     try:
-        yield LocalStack(http, http.get("/_local/resources").json(), started.output)
+        assert started.state_dir is not None
+        resources = http.get("/_local/resources").json()
+        yield LocalStack(http, resources, started.output, started.state_dir)
     finally:
         started.stop()
