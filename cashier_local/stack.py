@@ -176,6 +176,12 @@ def start(
     Requests are printed once `access_log` is set."""
     from cashier_local.moto_server import LocalAwsServer
 
+    # The API's port first: a busy port is reported before anything else starts.
+    server = _Server(
+        ("127.0.0.1", port),
+        # router is defined below, once everything it routes to exists.
+        _make_handler(lambda *a, **kw: router(*a, **kw), access_log or threading.Event()),  # noqa: PLW0108
+    )
     aws = LocalAwsServer()
     endpoint = aws.start()
     local_environment(endpoint)
@@ -238,7 +244,6 @@ def start(
             return page.handle(method, path, query, body)
         return gateway.handle(method, path, query, headers, body, client_ip=client_ip)
 
-    server = _Server(("127.0.0.1", port), _make_handler(router, access_log or threading.Event()))
     threading.Thread(target=server.serve_forever, name="gateway", daemon=True).start()
 
     runners = _runners(functions, resources, sqs)
