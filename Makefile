@@ -14,7 +14,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= eu-west-1
 
-.PHONY: help venv lint format typecheck test unit integration e2e build check-build run invoke redrive backfill-work-keys bench
+.PHONY: help venv browser lint format typecheck test unit integration e2e build check-build run invoke redrive backfill-work-keys bench
 
 help:
 	@echo "make run    - run the cashier locally (local stack)"
@@ -24,16 +24,31 @@ help:
 	@echo "make backfill-work-keys - key pre-sharding items in the work index (runbook)"
 	@echo "make bench  - cold start, AWS calls, warm latency, layer size -> docs/benchmarks.md"
 
+# `make run` and `make test` started together on a fresh clone would both build
+# .venv at once: one lock (flock, util-linux) lets the first build it; the other
+# waits, then finds it up to date. The locked half is the same rule run again.
+VENV_LOCK := .venv.lock
+ifeq ($(VENV_LOCKED),1)
 $(STAMP): requirements-dev.txt layers/cashier_core/requirements.txt Makefile
 	@test -n "$(PYTHON313)" || { echo "python3.13 is required (the Lambda runtime's version)"; exit 1; }
-	$(PYTHON313) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@echo "setting up $(VENV) (once, and again when requirements change): about a minute"
+	@echo "  creating the virtualenv with $(PYTHON313)"
+	@$(PYTHON313) -m venv $(VENV)
+	@echo "  installing requirements-dev.txt: the layer's packages, moto, pytest, ruff, mypy, cfn-lint, SAM CLI, Playwright"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@# Like Lambda's /opt/python: the layer's and the providers' folders are import roots.
-	$(BIN)/python -c 'import sysconfig, pathlib; root = pathlib.Path.cwd(); \
+	@$(BIN)/python -c 'import sysconfig, pathlib; root = pathlib.Path.cwd(); \
 		pathlib.Path(sysconfig.get_paths()["purelib"], "cashier.pth").write_text( \
 		"".join(f"{root / d}\n" for d in ("layers/cashier_core", "providers", ".")))'
-	touch $@
+	@touch $@
+	@echo "  $(VENV) is ready"
+else
+$(STAMP): requirements-dev.txt layers/cashier_core/requirements.txt Makefile
+	@command -v flock >/dev/null || { echo "flock (util-linux) is required"; exit 1; }
+	@flock --nonblock $(VENV_LOCK) true || echo "waiting for another make to finish setting up $(VENV)"
+	@flock $(VENV_LOCK) $(MAKE) -s --no-print-directory VENV_LOCKED=1 $(STAMP)
+endif
 
 venv: $(STAMP)
 
@@ -60,16 +75,28 @@ lint: $(STAMP) $(CHECKOV_VENV)/.installed
 
 typecheck: $(STAMP)
 	$(BIN)/mypy layers/cashier_core/cashier_core cashier_local providers/cashier_providers
-	@# Every function's module is named app, as Lambda wants; check each alone.
-	@for dir in functions/*/; do $(BIN)/mypy "$$dir/app.py" || exit 1; done
+	@# Every function's module is named app, as Lambda wants; check each alone,
+	@# printing only what fails (the config note is the first run's to give).
+	@echo "$(BIN)/mypy functions/<each>/app.py"
+	@for dir in functions/*/; do \
+		out=$$($(BIN)/mypy --no-warn-unused-configs "$$dir/app.py" 2>&1) || { echo "$$out"; exit 1; }; \
+	done; echo "Success: every function's app.py ($$(ls -d functions/*/ | wc -l) of them)"
 
+# The functions carry no requirements.txt (their packages are in the layers), and
+# the deploy advice is not for this Makefile's readers: both are left out.
 build: $(STAMP)
-	$(BIN)/sam build --template-file template.yaml --parallel --cached
+	@echo "$(BIN)/sam build --template-file template.yaml --parallel --cached"
+	@set -o pipefail; $(BIN)/sam build --template-file template.yaml --parallel --cached 2>&1 \
+		| sed -u -e '/requirements.txt file not found/d' -e '/^Commands you can use next/,$$d'
 
 check-build: build
 	$(BIN)/python -m pytest -q -m build tests/build
 
-test: lint typecheck check-build
+# The browser test drives Debian's Chromium; the script installs it where missing.
+browser:
+	@scripts/ensure-chromium.sh
+
+test: lint typecheck check-build browser
 	$(BIN)/python -m pytest -q -m "not build"
 
 unit: $(STAMP)

@@ -34,7 +34,7 @@ def _all_errors() -> list[type[CashierError]]:
     while pending:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
-        if "code" in vars(cls) and cls is not CashierError:
+        if "code" in vars(cls) and cls is not CashierError and cls.sent_to_caller:
             found.append(cls)
     return found
 

@@ -1,8 +1,8 @@
 """`make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json`: like `sam local invoke`.
 
 Runs one function's real handler on one event and prints its response. It uses
-the local AWS of a running `make run` (found through local-state/stack.json and
-checked to be alive); otherwise it starts a local AWS with the template's
+the local AWS of a running `make run` (found through local-state/stack.json, or
+CASHIER_STATE_DIR's, and checked to be alive); otherwise it starts a local AWS with the template's
 resources and the default seed for this one call, and stops it afterwards.
 Webhook events are signed again with that stack's secret for the provider,
 because the committed samples carry an example signature that verifies nowhere.
@@ -17,12 +17,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from cashier_local.stack import REGION, STATE_FILE, local_environment
+from cashier_local.stack import REGION, local_environment, state_file
 
 
 def _running_stack() -> dict[str, Any] | None:
     try:
-        state: dict[str, Any] = json.loads(STATE_FILE.read_text())
+        state: dict[str, Any] = json.loads(state_file().read_text())
         os.kill(int(state["pid"]), 0)
         with urllib.request.urlopen(f"{state['api_url']}/_local/resources", timeout=2) as response:  # noqa: S310
             return state if response.status == 200 else None

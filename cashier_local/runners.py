@@ -1,7 +1,7 @@
 """What AWS runs without a request: the SQS event source mapping and the schedules.
 
 QueuePoller does what Lambda's SQS event source mapping does for a function:
-receive up to BatchSize messages, hand them over as one SQS event, delete the
+long-poll for up to BatchSize messages, hand them over as one SQS event, delete the
 ones that succeeded (all of them unless ReportBatchItemFailures names some),
 and leave the rest to reappear after the queue's visibility timeout; the queue
 itself (moto) moves a message to its DLQ after maxReceiveCount receives.
@@ -25,6 +25,8 @@ from cashier_local.functions import LocalFunctions
 
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+# What Lambda's SQS event source mapping uses: SQS's longest wait.
+LONG_POLL_SECONDS = 20
 
 
 def rate_seconds(expression: str) -> float:
@@ -63,8 +65,10 @@ class QueuePoller(threading.Thread):
         sqs: Any,
         refs: dict[str, str],
         attributes: dict[str, str],
+        wait_seconds: int = LONG_POLL_SECONDS,
     ) -> None:
         super().__init__(name=f"poller-{function_id}", daemon=True)  # one of several
+        self._wait_seconds = wait_seconds
         queue_id = event_properties["Queue"]["Fn::GetAtt"][0]
         self._functions = functions
         self._function_id = function_id
@@ -82,12 +86,13 @@ class QueuePoller(threading.Thread):
         self._stop.set()
 
     def poll_once(self) -> int:
-        # Short polls: moto waits out a long poll inside the request, which would
-        # hold the local AWS's one lock and stall every other call meanwhile.
+        # Long polls, as the event source mapping's: an idle queue costs one
+        # request per wait, not five a second (LocalAwsServer serves the wait
+        # without holding its lock).
         response = self._sqs.receive_message(
             QueueUrl=self._queue_url,
             MaxNumberOfMessages=min(self._batch_size, 10),
-            WaitTimeSeconds=0,
+            WaitTimeSeconds=self._wait_seconds,
             AttributeNames=["All"],
         )
         messages = response.get("Messages", [])
@@ -118,11 +123,10 @@ class QueuePoller(threading.Thread):
     def run(self) -> None:
         while not self._stop.is_set():
             try:
-                handled = self.poll_once()
+                self.poll_once()
             except Exception:  # noqa: BLE001 - keep polling, as the event source mapping does
-                handled = 0
-            if not handled:
-                self._stop.wait(0.2)
+                # A failed receive returns at once: pause rather than spin.
+                self._stop.wait(1)
 
 
 class Scheduler(threading.Thread):

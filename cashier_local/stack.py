@@ -6,7 +6,17 @@
 4. serves the API on http://127.0.0.1:3000 (CASHIER_PORT) through the template's
    routes and authorizer, runs the credit queue's poller and the schedules
    (CASHIER_SCHEDULE_SECONDS shortens them), and serves the sandbox's page;
-5. stays in the foreground until Ctrl-C, then stops everything it started.
+5. stays in the foreground until Ctrl-C (or `kill -INT <pid>`, the pid the
+   banner prints), then stops everything it started.
+
+Its state (endpoints, sessions, pid) goes to local-state/stack.json, where
+`make invoke` and `make redrive` find it; CASHIER_STATE_DIR puts it elsewhere,
+which the tests do, so a test stack never touches the one `make run` started.
+
+The gateway answers only requests addressed to itself (Host 127.0.0.1:<port>
+or localhost:<port>): any page in the developer's browser can reach loopback,
+and a DNS-rebinding one would otherwise read /_local/resources (secrets,
+session tokens) or send the development operator header.
 """
 
 from __future__ import annotations
@@ -25,11 +35,17 @@ from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
-STATE_FILE: Final = REPO_ROOT / "local-state" / "stack.json"
+DEFAULT_STATE_DIR: Final = REPO_ROOT / "local-state"
 DEV_PRINCIPAL_EXAMPLE: Final = (
     "arn:aws:sts::123456789012:assumed-role/cashier-backoffice-operator/you"
 )
 REGION: Final = "eu-west-1"
+
+
+def state_file() -> Path:
+    """Where a running stack records itself: local-state/ unless CASHIER_STATE_DIR says."""
+    directory = os.environ.get("CASHIER_STATE_DIR")
+    return (Path(directory) if directory else DEFAULT_STATE_DIR) / "stack.json"
 
 
 def local_environment(aws_endpoint: str) -> None:
@@ -103,7 +119,10 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
 
 
-def _make_handler(router: Any) -> type[BaseHTTPRequestHandler]:
+def _make_handler(router: Any, access_log: threading.Event) -> type[BaseHTTPRequestHandler]:
+    """`access_log` is set once the stack is ready: its own readiness probe is not
+    a request the user made, so it is not printed as one."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -128,7 +147,7 @@ def _make_handler(router: Any) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(reply.body)
-            if os.environ.get("CASHIER_ACCESS_LOG", "1") == "1":
+            if access_log.is_set():
                 took = (time.perf_counter() - started) * 1000
                 print(f"{self.command} {url.path} {reply.status} {took:.0f}ms", flush=True)
 
@@ -147,10 +166,34 @@ def _make_handler(router: Any) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def start(port: int, seed_path: Path | None = None) -> tuple[Stack, list[Any]]:
-    """Start everything; returns the stack and what must be stopped, in order."""
+def _host_allowed(headers: list[tuple[str, str]], port: int) -> bool:
+    hosts = [value.strip().lower() for name, value in headers if name.lower() == "host"]
+    return len(hosts) == 1 and hosts[0] in {f"127.0.0.1:{port}", f"localhost:{port}"}
+
+
+def _host_refused(port: int) -> Any:
+    from cashier_local.gateway import Reply
+
+    message = (
+        f"This local stack answers only requests addressed to 127.0.0.1:{port} or "
+        f"localhost:{port} (Host header)."
+    )
+    return Reply.json(403, {"error": {"code": "host_not_allowed", "message": message}})
+
+
+def start(
+    port: int, seed_path: Path | None = None, access_log: threading.Event | None = None
+) -> tuple[Stack, list[Any]]:
+    """Start everything; returns the stack and what must be stopped, in order.
+    Requests are printed once `access_log` is set."""
     from cashier_local.moto_server import LocalAwsServer
 
+    # The API's port first: a busy port is reported before anything else starts.
+    server = _Server(
+        ("127.0.0.1", port),
+        # router is defined below, once everything it routes to exists.
+        _make_handler(lambda *a, **kw: router(*a, **kw), access_log or threading.Event()),  # noqa: PLW0108
+    )
     aws = LocalAwsServer()
     endpoint = aws.start()
     local_environment(endpoint)
@@ -164,7 +207,6 @@ def start(port: int, seed_path: Path | None = None) -> tuple[Stack, list[Any]]:
     from cashier_local.functions import LocalFunctions
     from cashier_local.gateway import Gateway, Reply
     from cashier_local.resources import provision
-    from cashier_local.runners import QueuePoller, Scheduler
     from cashier_local.sandbox_page import PREFIX as SANDBOX_PREFIX
     from cashier_local.sandbox_page import SandboxPage
     from cashier_local.seed import DEFAULT_SEED, apply_seed, read_seed
@@ -205,19 +247,37 @@ def start(port: int, seed_path: Path | None = None) -> tuple[Stack, list[Any]]:
         config = configs[(transaction.brand_id, "sandbox")]
         return str(secrets[config.secret_ref or ""]["webhook_secrets"][0])
 
-    page = SandboxPage(TransactionStore(dynamodb, tables), sandbox_secret, api_url)
+    brands = {brand.brand_id: brand for brand in seed.brands}
+    page = SandboxPage(TransactionStore(dynamodb, tables), sandbox_secret, api_url, brands)
 
     def router(
         method: str, path: str, query: Any, headers: Any, body: bytes, *, client_ip: str
     ) -> Any:
+        if not _host_allowed(headers, port):
+            return _host_refused(port)
         if path == "/_local/resources" and method == "GET":
             return Reply.json(200, stack.resource_map())
         if path.startswith(SANDBOX_PREFIX + "/"):
             return page.handle(method, path, query, body)
         return gateway.handle(method, path, query, headers, body, client_ip=client_ip)
 
-    server = _Server(("127.0.0.1", port), _make_handler(router))
     threading.Thread(target=server.serve_forever, name="gateway", daemon=True).start()
+
+    runners = _runners(functions, resources, sqs)
+    for runner in runners:
+        runner.start()
+
+    def stop_server() -> None:
+        server.shutdown()
+        server.server_close()
+
+    return stack, [*(r.stop for r in runners), stop_server, aws.stop]
+
+
+def _runners(functions: Any, resources: Any, sqs: Any) -> list[Any]:
+    """The credit queue's pollers and the schedules: what AWS runs without a request."""
+    from cashier_local import template
+    from cashier_local.runners import QueuePoller, Scheduler
 
     runners: list[Any] = []
     for spec in template.functions().values():
@@ -238,14 +298,7 @@ def start(port: int, seed_path: Path | None = None) -> tuple[Stack, list[Any]]:
             )
     override = os.environ.get("CASHIER_SCHEDULE_SECONDS")
     runners.append(Scheduler(functions, resources.refs, float(override) if override else None))
-    for runner in runners:
-        runner.start()
-
-    def stop_server() -> None:
-        server.shutdown()
-        server.server_close()
-
-    return stack, [*(r.stop for r in runners), stop_server, aws.stop]
+    return runners
 
 
 def _wait_until_ready(stack: Stack) -> None:
@@ -275,9 +328,10 @@ def _wait_until_ready(stack: Stack) -> None:
 
 
 def _banner(stack: Stack) -> str:
+    pid = os.getpid()
     lines = [
         "",
-        "Cashier local stack",
+        f"Cashier local stack (pid {pid}; stop it with Ctrl-C or: kill -INT {pid})",
         f"  API            {stack.api_url}   (routes as template.yaml, no stage prefix)",
         f"  local AWS      {stack.aws_endpoint}   (moto: aws --endpoint-url <it> ...)",
         f"  resources      {stack.api_url}/_local/resources",
@@ -289,6 +343,7 @@ def _banner(stack: Stack) -> str:
         *(f"    {k:<24} {v}" for k, v in stack.resource_map()["queues"].items()),
         "  demo sessions (Authorization: Bearer <token>)",
         *(f"    {s['name']:<34} {s['token']}" for s in stack.sessions),
+        f"  state          {state_file()}   (read by make invoke, make redrive)",
         "",
     ]
     return "\n".join(lines)
@@ -299,18 +354,27 @@ def main() -> int:
     seed = Path(os.environ["CASHIER_SEED"]) if os.environ.get("CASHIER_SEED") else None
     from cashier_local.seed import SeedError
 
+    access_log = threading.Event()
+    print(f"starting the local stack (pid {os.getpid()}) ...", flush=True)
     try:
-        stack, stoppers = start(port, seed)
+        stack, stoppers = start(port, seed, access_log)
     except SeedError as error:
         print(f"bad seed: {error}", file=sys.stderr)
         return 2
     except OSError as error:
-        print(f"cannot start the local stack on port {port}: {error}", file=sys.stderr)
+        print(
+            f"cannot start the local stack on port {port}: {error}\n"
+            f"choose another port with CASHIER_PORT, e.g. CASHIER_PORT={port + 1} make run",
+            file=sys.stderr,
+        )
         return 1
     _wait_until_ready(stack)
-    STATE_FILE.parent.mkdir(exist_ok=True)
-    STATE_FILE.write_text(json.dumps({"pid": os.getpid(), **stack.resource_map()}, indent=2))
+    state = state_file()
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text(json.dumps({"pid": os.getpid(), **stack.resource_map()}, indent=2))
     print(_banner(stack))
+    if os.environ.get("CASHIER_ACCESS_LOG", "1") == "1":
+        access_log.set()
     print(f"Cashier API ready on {stack.api_url}", flush=True)
 
     stopped = threading.Event()
@@ -323,9 +387,23 @@ def main() -> int:
     print("stopping the local stack", flush=True)
     for stop in stoppers:
         stop()
-    STATE_FILE.unlink(missing_ok=True)
+    _forget(state)
     return 0
 
 
+def _forget(state: Path) -> None:
+    """Remove the state file only if it is still ours: never another stack's."""
+    try:
+        if json.loads(state.read_text()).get("pid") == os.getpid():
+            state.unlink()
+    except (OSError, ValueError):
+        pass
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Everything it started is stopped by now; the interpreter's own teardown
+    # would spend seconds garbage-collecting moto's in-memory AWS first.
+    os._exit(code)

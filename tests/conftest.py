@@ -1,7 +1,10 @@
-"""Every test runs with fake credentials and no route to real AWS."""
+"""Every test runs with fake credentials and no route to real AWS, and never
+sees or touches the state of a `make run` stack that may be up meanwhile."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -20,6 +23,12 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Every stack a test starts, and every `make invoke` it runs, keeps its state
+    # here rather than in local-state/ (where `make run` keeps its own).
+    os.environ["CASHIER_STATE_DIR"] = tempfile.mkdtemp(prefix="cashier-test-state-")
 
 
 @pytest.fixture(autouse=True)

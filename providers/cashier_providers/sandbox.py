@@ -1,6 +1,8 @@
 """The sandbox provider: a stand-in for local runs, demos and tests.
 
-create_payment returns a hosted-page URL (the local stack serves the page).
+create_payment returns a hosted-page URL (the local stack serves the page: a card
+form whose test cards succeed, are declined or ask for 3-D Secure first; see
+cashier_local/sandbox_page.py).
 Webhooks are JSON `{event_id, transaction_id, provider_reference, status,
 amount, currency}`, status one of succeeded, failed, cancelled, refunded,
 chargeback, signed in `X-Sandbox-Signature` (see cashier_providers.signing).

@@ -8,9 +8,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -22,17 +24,24 @@ from tests.support.http import Http
 READY = "Cashier API ready on "
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
 class LocalStack:
-    def __init__(self, http: Http, resources: dict[str, Any], output: list[str]) -> None:
+    def __init__(
+        self, http: Http, resources: dict[str, Any], output: list[str], state_dir: Path
+    ) -> None:
         self.http = http
         self.resources = resources
         self.output = output
+        self.state_dir = state_dir
+
+    def command_environment(self) -> dict[str, str]:
+        """The environment in which `make invoke` and `make redrive` find this stack."""
+        return {**os.environ, "CASHIER_STATE_DIR": str(self.state_dir)}
 
     def token(self, name: str) -> str:
         return next(s["token"] for s in self.resources["sessions"] if s["name"] == name)
@@ -47,12 +56,40 @@ class LocalStack:
         )
 
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
-    port = _free_port()
+class StartedStack:
+    """A `python -m cashier_local.stack` process, read until it says it is ready."""
+
+    def __init__(
+        self,
+        process: subprocess.Popen[str],
+        base_url: str,
+        output: list[str],
+        state_dir: Path | None = None,
+    ) -> None:
+        self.process = process
+        self.base_url = base_url
+        self.output = output
+        self.state_dir = state_dir
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)  # stopped by its own pid, as Ctrl-C would
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def launch_stack(
+    base_environment: Mapping[str, str], port: int, state_dir: Path | None = None
+) -> StartedStack:
+    """Start the local stack as a test does: on its own port, with its state in
+    its own directory (never the local-state/ of a `make run` that may be up)."""
+    state_dir = state_dir or Path(tempfile.mkdtemp(prefix="cashier-e2e-state-"))
     environment = {
-        **os.environ,
+        **base_environment,
         "CASHIER_PORT": str(port),
+        "CASHIER_STATE_DIR": str(state_dir),
         "CASHIER_SCHEDULE_SECONDS": "2",
         # The suites share Alice across many deposits a minute; the cap itself
         # is proven in tests/integration/functions/test_deposit_velocity.py.
@@ -61,10 +98,17 @@ def stack() -> Iterator[LocalStack]:
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cashier_local.stack"],
+    started = start_process([sys.executable, "-m", "cashier_local.stack"], environment)
+    started.state_dir = state_dir
+    return started
+
+
+def start_process(command: list[str], environment: Mapping[str, str]) -> StartedStack:
+    """Run `command` (the stack, or `make run`) until it prints that it is ready."""
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter, or make
+        command,
         cwd=REPO_ROOT,
-        env=environment,
+        env=dict(environment),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -91,13 +135,16 @@ def stack() -> Iterator[LocalStack]:
             base_url = line.removeprefix(READY).strip()
         if process.poll() is not None and base_url is None:
             pytest.fail("the local stack exited:\n" + "".join(output))
-    http = Http(base_url)
+    return StartedStack(process, base_url, output)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[LocalStack]:
+    started = launch_stack(os.environ, free_port())
+    http = Http(started.base_url)
     try:
-        yield LocalStack(http, http.get("/_local/resources").json(), output)
+        assert started.state_dir is not None
+        resources = http.get("/_local/resources").json()
+        yield LocalStack(http, resources, started.output, started.state_dir)
     finally:
-        process.send_signal(signal.SIGINT)  # stopped by its own pid, as Ctrl-C would
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        started.stop()

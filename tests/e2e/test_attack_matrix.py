@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from cashier_local.stack import DEV_PRINCIPAL_EXAMPLE
 from cashier_local.template import REPO_ROOT
 from cashier_providers import signing
 from cashier_providers.adyen import notification_signature
@@ -61,6 +62,8 @@ def post(path: str, body: Any, expected: tuple[int, str], case: str, **kw: Any) 
 UNAUTHORIZED = (401, "unauthorized")
 NOT_FOUND = (404, "account_not_found")
 UNKNOWN = (422, "unknown_field")
+HOST_REFUSED = (403, "host_not_allowed")
+REBOUND = "rebind.attacker.example"
 CUSTOMER_ATTACKS = [
     # --- authentication -------------------------------------------------------------
     Attack("auth: no token", "GET", "/cashier/methods", UNAUTHORIZED, token=None, query={"account_id": "acc-alice-usd"}),
@@ -107,6 +110,11 @@ CUSTOMER_ATTACKS = [
             ("plain http", "http://alpha.example/return"),
         ]
     ],
+    # --- DNS rebinding: a page in the developer's browser, on its own name, reaching loopback ---
+    post("/cashier/deposit", deposit(), HOST_REFUSED, "DNS rebinding: a deposit", headers={"Host": REBOUND}),
+    Attack("DNS rebinding: local resources", "GET", "/_local/resources", HOST_REFUSED, token=None, headers={"Host": REBOUND}),
+    post("/backoffice/accounts/acc-alice-usd/reconcile", None, HOST_REFUSED, "DNS rebinding: BackOffice dev header", token=None,
+         headers={"Host": REBOUND, "X-Cashier-Dev-Principal": DEV_PRINCIPAL_EXAMPLE}),
 ]  # fmt: skip
 
 

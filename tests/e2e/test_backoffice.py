@@ -257,6 +257,7 @@ def test_make_redrive_moves_dead_letters_back_and_they_credit_once(stack: LocalS
     result = subprocess.run(
         [sys.executable, "-m", "cashier_local.redrive"],
         cwd=REPO_ROOT,
+        env=stack.command_environment(),  # finds this stack, as `make redrive` finds `make run`
         capture_output=True,
         text=True,
         timeout=60,

@@ -39,6 +39,7 @@ from cashier_core.telemetry import count
 
 MAX_BODY_BYTES: Final = 16 * 1024
 IDEMPOTENCY_KEY_PATTERN: Final = r"^[A-Za-z0-9_-]{8,128}$"
+BODILESS_METHODS: Final = frozenset({"GET", "HEAD"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +63,22 @@ def error_response(error: CashierError) -> Response[str]:
     )
 
 
+def _location(loc: Iterable[Any]) -> tuple[str, ...]:
+    """Where a problem is, as the client sees it. Powertools puts the handler's
+    parameter name into the location of a query model's fields
+    (`query.query.account_id`); a query string is flat, so a name in the second
+    place with a field after it is that parameter, and is dropped."""
+    parts = tuple(loc)
+    if len(parts) >= 3 and parts[0] == "query" and isinstance(parts[2], str):
+        parts = (parts[0], *parts[2:])
+    return tuple(str(part) for part in parts)
+
+
 def _validation_error(error: RequestValidationError) -> CashierError:
     """Map pydantic's errors onto stable codes. Inputs are never echoed back."""
     problems = error.errors()
     first = problems[0] if problems else {}
-    kind, location = first.get("type", ""), tuple(str(part) for part in first.get("loc", ()))
+    kind, location = first.get("type", ""), _location(first.get("loc", ()))
     where = ".".join(location)
     if kind == "json_invalid":
         return MalformedJson()
@@ -77,7 +89,7 @@ def _validation_error(error: RequestValidationError) -> CashierError:
     if location[-1:] == ("amount",) and kind == "string_type":
         return AmountNotAString()
     described = "; ".join(
-        f"{'.'.join(str(p) for p in problem.get('loc', ()))}: {problem.get('msg', '')}"
+        f"{'.'.join(_location(problem.get('loc', ())))}: {problem.get('msg', '')}"
         for problem in problems[:5]
     )
     return RequestInvalid(f"The request is not valid: {described}.")
@@ -177,7 +189,12 @@ def handle(
     json_body: bool = True,
 ) -> dict[str, Any]:
     """Entry point of every API function: size and media-type guards, then the
-    resolver. `json_body=False` for a route that reads its raw bytes (webhooks)."""
+    resolver. `json_body=False` for a route that reads its raw bytes (webhooks).
+    A GET's body has no meaning in HTTP, yet API Gateway passes one on (SAM's
+    generated events carry one): it is dropped, never refused, so the request is
+    answered as the same GET without it, session check first."""
+    if event.get("httpMethod") in BODILESS_METHODS and event.get("body") is not None:
+        event = {**event, "body": None, "isBase64Encoded": False}
     if body_size(event) > max_body:
         return _refusal(BodyTooLarge(f"The body is over {max_body} bytes."))
     if json_body and event.get("body"):

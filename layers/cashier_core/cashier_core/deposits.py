@@ -167,7 +167,7 @@ def create_deposit(
         raise AccountNotFound()
     currency = validate_currency(request.currency)
     if currency != account.currency:
-        raise AccountCurrencyMismatch("The deposit's currency is not the account's currency.")
+        raise AccountCurrencyMismatch()
     method = require_eligible(evaluate_for(cashier, customer, account), request.method_id)
     amount = parse_amount(request.amount, currency)
     check_limits(method, amount)

@@ -16,6 +16,9 @@ class CashierError(Exception):
     code: ClassVar[str] = "cashier_error"
     http_status: ClassVar[int] = 400
     default_message: ClassVar[str] = "The request could not be processed."
+    # False for an outcome the service handles itself and never answers as an
+    # error body (the README's error table lists only the ones a caller sees).
+    sent_to_caller: ClassVar[bool] = True
 
     def __init__(self, message: str | None = None) -> None:
         self.message = message or self.default_message
@@ -129,6 +132,8 @@ class DuplicateDelivery(CashierError):
     code = "duplicate_delivery"
     http_status = 200
     default_message = "This provider event was already processed."
+    # The webhook acknowledges a duplicate with the provider's usual answer.
+    sent_to_caller = False
 
 
 class InsufficientFunds(CashierError):
@@ -140,7 +145,7 @@ class InsufficientFunds(CashierError):
 class AccountCurrencyMismatch(CashierError):
     code = "account_currency_mismatch"
     http_status = 422
-    default_message = "The amount's currency is not the account's currency."
+    default_message = "The currency is not the trading account's currency."
 
 
 class AccountClosed(CashierError):

@@ -61,7 +61,7 @@ def create_withdrawal(cashier: Cashier, request: WithdrawalRequest) -> Transacti
         raise AccountNotFound()
     currency = validate_currency(request.currency)
     if currency != account.currency:
-        raise AccountCurrencyMismatch("The withdrawal's currency is not the account's currency.")
+        raise AccountCurrencyMismatch()
     amount = parse_amount(request.amount, currency)
     provider = None
     if request.method_id is not None:

@@ -3,7 +3,12 @@ default seed: each check allowed and refused, and other customers' ids."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +19,7 @@ from cashier_core.statuses import Status
 from cashier_local.events import api_event, authorizer_context
 from tests.support.customer_api import CustomerApi
 from tests.support.lambdas import invoke, load_function, reply, sample_event
+from tests.support.lifecycle import Lifecycle
 
 ALICE, BOB, CAROL, ERIN, MALLORY = "cus-alice", "cus-bob", "cus-carol", "cus-erin", "cus-mallory"
 USD_DEPOSIT = {
@@ -523,3 +529,80 @@ def test_a_body_that_is_not_utf8_json_is_refused_before_parsing(
     got = reply(api.raw("CreateCashierDepositFunction", event))
     assert (got[0], error_code(got[1])) == (status, code)
     assert api.transactions_of(ALICE) == []
+
+
+# ------------------------------------------------- SAM's generated events ---
+def sam_generated_get(path: str, query: dict[str, str]) -> dict[str, Any]:
+    """`sam local generate-event apigateway aws-proxy --method GET`: its GET carries
+    a base64 body ({"test":"body"}) and no Content-Type, as a client may send."""
+    generated = subprocess.run(  # noqa: S603 - the sam CLI from our own venv
+        [str(Path(sys.executable).with_name("sam")), "local", "generate-event", "apigateway",
+         "aws-proxy", "--method", "GET", "--path", path.lstrip("/"), "--resource", path,
+         "--querystringparameters", json.dumps(query)],
+        capture_output=True, text=True, check=True, timeout=120,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+    )  # fmt: skip
+    event: dict[str, Any] = json.loads(generated.stdout)
+    assert event["httpMethod"] == "GET"
+    assert event["body"]
+    return event
+
+
+@pytest.mark.parametrize(
+    ("function_id", "path"),
+    [
+        ("GetCashierTransactionsFunction", "/cashier/transactions"),
+        ("GetCashierMethodsFunction", "/cashier/methods"),
+    ],
+)
+def test_a_get_with_a_body_is_answered_after_the_session_check_and_its_body_ignored(
+    api: CustomerApi, function_id: str, path: str
+) -> None:
+    event = sam_generated_get(path, {"account_id": "acc-alice-usd"})
+    status, body = reply(api.raw(function_id, event))
+    assert (status, error_code(body)) == (401, "unauthorized")  # no session: not a 415
+
+    event["requestContext"]["authorizer"] = authorizer_context(ALICE, "brand-alpha")
+    status, body = reply(api.raw(function_id, event))
+    assert status == 200, body
+    without_body = {**event, "body": None, "isBase64Encoded": False}
+    assert reply(api.raw(function_id, without_body)) == (status, body)
+
+
+def test_a_validation_message_names_the_query_parameter_once(api: CustomerApi) -> None:
+    status, body = api.call("GetCashierMethodsFunction", ALICE, query=[])
+    assert (status, error_code(body)) == (422, "validation_error")
+    assert "query.account_id" in body["error"]["message"]
+    assert "query.query" not in body["error"]["message"]
+
+
+def test_a_currency_mismatch_is_answered_with_the_error_tables_message(api: CustomerApi) -> None:
+    from cashier_core.errors import AccountCurrencyMismatch
+    from cashier_local.docs import error_table
+
+    deposit = api.deposit(ALICE, {**USD_DEPOSIT, "currency": "EUR"})
+    withdrawal = api.withdraw(
+        ALICE, {"account_id": "acc-alice-usd", "amount": "30.00", "currency": "EUR"}
+    )
+    for status, body in (deposit, withdrawal):
+        assert status == 422
+        assert body["error"] == {
+            "code": "account_currency_mismatch",
+            "message": AccountCurrencyMismatch.default_message,
+        }
+    row = f"| 422 | `account_currency_mismatch` | {AccountCurrencyMismatch.default_message} |"
+    assert row in error_table()
+
+
+def test_a_duplicate_webhook_is_acknowledged_as_usual_so_the_table_does_not_list_it(
+    lifecycle: Lifecycle,
+) -> None:
+    from cashier_local.docs import error_table
+
+    deposit = lifecycle.deposit()
+    body = lifecycle.sandbox_body(deposit, "succeeded")
+    first = lifecycle.sandbox_webhook(body)
+    assert lifecycle.sandbox_webhook(body) == first
+    assert first[0] == 200
+    assert "duplicate_delivery" not in json.dumps(first[1])
+    assert "duplicate_delivery" not in error_table()
