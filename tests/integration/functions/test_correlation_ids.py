@@ -57,8 +57,7 @@ def test_each_credited_records_lines_carry_its_own_sqs_message_id(
     messages = lifecycle.receive()
     assert len(messages) == 2
     sent_for = {
-        json.loads(message["Body"])["transaction_id"]: message["MessageId"]
-        for message in messages
+        json.loads(message["Body"])["transaction_id"]: message["MessageId"] for message in messages
     }
     before = len(log_lines())
 
