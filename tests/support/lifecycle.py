@@ -92,6 +92,43 @@ class Lifecycle:
         status, parsed, _ = self.post_webhook("sandbox", body, [("X-Sandbox-Signature", signature)])
         return status, parsed
 
+    def adyen_secret(self, brand_id: str = "brand-alpha") -> str:
+        return str(self.api.secrets[f"cashier/providers/{brand_id}/adyen"]["webhook_secrets"][0])
+
+    def adyen_body(
+        self,
+        transaction_id: str,
+        code: str,
+        *,
+        success: str = "true",
+        amount: tuple[int, str] | None = None,
+        psp_reference: str | None = None,
+    ) -> bytes:
+        """One signed Adyen notification item; `amount` is (minor units, currency),
+        None for an item that carries no amount at all."""
+        from cashier_providers.adyen import notification_signature
+
+        item: dict[str, Any] = {
+            "eventCode": code,
+            "success": success,
+            "merchantAccountCode": "AlphaMarketsECOM",
+            "merchantReference": transaction_id,
+            "pspReference": psp_reference or f"psp{uuid.uuid4().hex[:16]}",
+            "originalReference": "",
+            "reason": "",
+        }
+        if amount is not None:
+            item["amount"] = {"value": amount[0], "currency": amount[1]}
+        signature = notification_signature(item, self.adyen_secret())
+        item["additionalData"] = {"hmacSignature": signature}
+        return json.dumps(
+            {"live": "false", "notificationItems": [{"NotificationRequestItem": item}]}
+        ).encode()
+
+    def adyen_webhook(self, body: bytes) -> tuple[int, Any]:
+        status, parsed, _ = self.post_webhook("adyen", body, [])
+        return status, parsed
+
     # --- the queue and the worker ------------------------------------------
     @property
     def queue_url(self) -> str:
