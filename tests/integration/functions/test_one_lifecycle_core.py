@@ -4,8 +4,13 @@ The conftest checks balance == sum(ledger) after every test."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -267,3 +272,42 @@ def test_a_reversal_before_the_success_puts_the_deposit_in_front_of_a_person(
     lifecycle.drain()
     assert lifecycle.transaction(deposit.transaction_id).status is Status.MANUAL_REVIEW
     assert balance(lifecycle) == before
+
+
+def sam_generated_sqs_event() -> dict[str, Any]:
+    """`sam local generate-event sqs receive-message`: a body of "Hello from SQS!"."""
+    command = [str(Path(sys.executable).with_name("sam")), "local", "generate-event", "sqs",
+               "receive-message"]  # fmt: skip
+    output = subprocess.run(
+        command,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+    ).stdout
+    event: dict[str, Any] = json.loads(output)
+    return event
+
+
+def test_sams_generated_sqs_event_is_a_batch_item_failure_never_a_crash(
+    lifecycle: Lifecycle,
+) -> None:
+    event = sam_generated_sqs_event()
+    [record] = event["Records"]
+    assert lifecycle.api.raw("CreditWorkerFunction", event) == {
+        "batchItemFailures": [{"itemIdentifier": record["messageId"]}]
+    }
+
+
+def test_a_poison_record_beside_a_real_one_fails_alone(lifecycle: Lifecycle) -> None:
+    deposit = lifecycle.deposit()
+    lifecycle.sandbox_webhook(lifecycle.sandbox_body(deposit, "succeeded"))
+    [real] = lifecycle.receive()
+    event = sam_generated_sqs_event()
+    poison = event["Records"][0]
+    event["Records"].append({**poison, "messageId": real["MessageId"], "body": real["Body"]})
+    assert lifecycle.api.raw("CreditWorkerFunction", event) == {
+        "batchItemFailures": [{"itemIdentifier": poison["messageId"]}]
+    }
+    assert lifecycle.transaction(deposit.transaction_id).status is Status.CREDITED
