@@ -18,6 +18,14 @@ from cashier_local.lambdas import invoke, load_function
 
 # boto3's default session is not thread-safe while clients are created.
 _cold_start = threading.Lock()
+# Powertools' REST resolver keeps the current event and context on its BaseRouter
+# class (event_handler/api_gateway.py: `BaseRouter.current_event = ...`), one
+# value per process. Lambda runs one request per process, so that is safe
+# there; here every container shares this process, and two API requests at once
+# could each read the other's event (its headers, body, even its caller). So
+# API handlers run one at a time; queue and scheduled functions, which use no
+# resolver, still run concurrently against the local AWS.
+_resolver = threading.Lock()
 
 
 class FunctionPool:
@@ -27,6 +35,7 @@ class FunctionPool:
         self._idle: list[ModuleType] = []
         self._count = 0
         self._available = threading.Condition()
+        self._uses_resolver = bool(template.functions()[function_id].routes)
 
     def _acquire(self) -> ModuleType:
         with self._available:
@@ -52,6 +61,9 @@ class FunctionPool:
     def invoke(self, event: Any) -> Any:
         module = self._acquire()
         try:
+            if self._uses_resolver:
+                with _resolver:
+                    return invoke(module, event, self.function_id)
             return invoke(module, event, self.function_id)
         finally:
             self._release(module)

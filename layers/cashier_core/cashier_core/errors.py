@@ -323,6 +323,15 @@ class IdempotencyInProgress(CashierError):
     default_message = "A request with this Idempotency-Key is still being processed; retry."
 
 
+class WebhookRetryLater(CashierError):
+    """A verified refund or dispute names no payment we know yet: answered 503 and
+    not stored, so the provider retries (Stripe for 3 days, Adyen for 30)."""
+
+    code = "webhook_retry_later"
+    http_status = 503
+    default_message = "The event's payment is not known yet; retry later."
+
+
 class CreditEnqueueFailed(CashierError):
     """The status changed but the credit message could not be sent: the provider
     must retry (its retry re-enqueues), so this is deliberately a 5xx."""

@@ -68,7 +68,7 @@ S = Status
 R = PublicReason
 UNKNOWN_TRANSACTION = "unknown_transaction"
 # What a status change may also set (storage.conditions.MUTABLE_FIELDS).
-FieldValue = str | dict[str, str] | None
+FieldValue = str | Decimal | dict[str, str] | None
 
 
 class Outcome(StrEnum):
@@ -79,6 +79,7 @@ class Outcome(StrEnum):
     )
     IGNORE = "ignore"  # the signal is not about this kind of transaction: recorded, never applied
     SKIP = "skip"  # nothing to do (a job's signal that another writer overtook)
+    RETRY = "retry"  # not yet decidable: nothing is stored, the sender retries
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,8 @@ class Move:
     # The statuses this change may be written from; the executor also pins the version.
     sources: frozenset[Status] = frozenset()
     enqueue: bool = False  # hand the deposit to the credit worker afterwards
+    # Nothing was applied but money moved at the provider: alarm a person.
+    needs_person: bool = False
     set_fields: Mapping[str, FieldValue] = field(default_factory=dict)
 
     @property
@@ -213,7 +216,13 @@ def decide(transaction: Transaction, signal: Signal) -> Move:  # noqa: PLR0911 -
 
 def decide_unmatched(report: ProviderReport) -> Move:
     """A verified provider event that names no transaction of ours: stored (so
-    the provider's retries de-duplicate) and acknowledged, never applied."""
+    the provider's retries de-duplicate) and acknowledged, never applied. A
+    refund or dispute is the exception: it may name the payment by a reference
+    we only learn from the payment's success (a Stripe dispute names the
+    PaymentIntent), which can arrive later, so the provider is asked to retry
+    rather than the reversal being forgotten and the late success credited."""
+    if report.target in (S.REFUNDED, S.CHARGEBACK):
+        return Move(Outcome.RETRY, note="reversal for no transaction found yet")
     return Move(Outcome.IGNORE, note=UNKNOWN_TRANSACTION)
 
 
@@ -230,22 +239,7 @@ def _provider_report(transaction: Transaction, report: ProviderReport) -> Move: 
     if status is target:
         return _already(transaction)
     if target in (S.REFUNDED, S.CHARGEBACK):
-        if status in (S.CREATED, S.PENDING_PAYMENT, S.FAILED, S.CANCELLED):
-            # Out of order, or a payment we never saw succeed: a person looks, so
-            # that a success arriving later can never credit money already gone.
-            note = f"{said} before the payment was confirmed"
-            return _apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, note)
-        code = R.REFUNDED if target is S.REFUNDED else R.CHARGEBACK
-        partial = _partial_reversal(transaction, report)
-        if status is S.CREDITED:
-            # Only a credited deposit has money on the account to take back, and a
-            # reversal takes the whole deposit: another amount is for BackOffice.
-            if partial is not None:
-                return Move(Outcome.REFUSE, note=partial, target=target)
-            return _apply(transaction, target, code, said, ledger=LedgerKind.REVERSAL)
-        # Before the credit (or during review) any refund or dispute stops the
-        # credit: the provider is taking back money we never passed on.
-        return _apply(transaction, target, code, f"{said}; {partial}" if partial else said)
+        return _provider_reversal(transaction, report)
     if target is S.FAILED:
         return _apply(transaction, target, R.PAYMENT_FAILED, said)
     if target is S.CANCELLED:
@@ -254,6 +248,35 @@ def _provider_report(transaction: Transaction, report: ProviderReport) -> Move: 
         return _apply(transaction, target, R.UNDER_REVIEW, said)
     # created, pending_payment, credited, credit_failed are never a provider's to say.
     return _refuse(transaction, target)
+
+
+def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move:
+    """A refund or a dispute the provider reports."""
+    target, status = report.target, transaction.status
+    said = f"provider reported {report.raw_status}"
+    if status in (S.CREATED, S.PENDING_PAYMENT, S.FAILED, S.CANCELLED):
+        # Out of order, or a payment we never saw succeed: a person looks, so
+        # that a success arriving later can never credit money already gone.
+        note = f"{said} before the payment was confirmed"
+        return _apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, note)
+    code = R.REFUNDED if target is S.REFUNDED else R.CHARGEBACK
+    partial = _partial_reversal(transaction, report)
+    if status is S.CREDITED:
+        # Only a credited deposit has money on the account to take back, and a
+        # reversal takes the whole deposit: another amount is for BackOffice
+        # (counted and alarmed as PartialReversalRefused by the webhook).
+        if partial is not None:
+            return Move(Outcome.REFUSE, note=partial, target=target, needs_person=True)
+        return _apply(transaction, target, code, said, ledger=LedgerKind.REVERSAL)
+    if partial is not None:
+        # Part of a deposit not yet credited went back: never final, never
+        # credited whole; a person decides what is owed.
+        if status is S.MANUAL_REVIEW:
+            return _already(transaction, partial)
+        return _apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, f"{said}; {partial}")
+    # Before the credit (or during review) a whole refund or dispute stops the
+    # credit: the provider is taking back money we never passed on.
+    return _apply(transaction, target, code, said)
 
 
 def _provider_success(transaction: Transaction, report: ProviderReport) -> Move:
@@ -273,7 +296,23 @@ def _provider_success(transaction: Transaction, report: ProviderReport) -> Move:
     if review is not None:
         if status is S.MANUAL_REVIEW:
             return _already(transaction, f"already in review; {review}")
-        return _apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, review, set_fields=reference)
+        captured: dict[str, FieldValue] = (
+            {"provider_amount": report.amount, "provider_currency": report.currency}
+            if report.amount is not None
+            and report.currency is not None
+            and report.amount.is_finite()
+            and len(report.currency) == 3
+            and report.currency.isascii()
+            and report.currency.isupper()
+            else {}
+        )
+        return _apply(
+            transaction,
+            S.MANUAL_REVIEW,
+            R.UNDER_REVIEW,
+            review,
+            set_fields={**reference, **captured},
+        )
     said = f"provider reported {report.raw_status}"
     return _apply(
         transaction, S.PROVIDER_CONFIRMED, R.PAYMENT_CONFIRMED, said, set_fields=reference
@@ -288,13 +327,17 @@ def _partial_reversal(transaction: Transaction, report: ProviderReport) -> str |
         return None  # the module reports a whole reversal without an amount
     if report.amount == transaction.amount and report.currency == transaction.currency:
         return None
+    # In review after a mismatch, what the provider captured is what it can take back.
+    captured = (transaction.provider_amount, transaction.provider_currency)
+    if captured[0] is not None and (report.amount, report.currency) == captured:
+        return None
     reported = (
         _money(report.amount, report.currency)
         if report.amount is not None and report.currency is not None
         else "an incomplete amount"
     )
     expected = _money(transaction.amount, transaction.currency)
-    return f"reversal of {reported} of {expected}: BackOffice settles the difference"
+    return f"partial reversal: {reported} of {expected}"
 
 
 def _confirmation_needs_review(transaction: Transaction, report: ProviderReport) -> str | None:

@@ -93,6 +93,10 @@ class Transaction(DomainModel):
     currency: CurrencyCode
     status: Status
     provider_reference: str | None = None
+    # What the provider reported capturing, when it differed from `amount` (the
+    # deposit went to review): refunds and disputes are measured against it.
+    provider_amount: Decimal | None = None
+    provider_currency: CurrencyCode | None = None
     redirect_url: str | None = None
     # What the customer must do when there is no redirect (bank wire details).
     instructions: dict[str, str] | None = None

@@ -62,8 +62,18 @@ ALLOWED_SOURCES: Final[dict[TransactionType, dict[Status, frozenset[Status]]]] =
         ),
         # A success after failed/cancelled, an amount mismatch, or a reversed
         # chargeback needs a person; it never jumps back onto the success path.
+        # provider_confirmed and credit_failed -> manual_review: a refund or dispute
+        # of part of a deposit not yet credited; a person decides what to credit.
         S.MANUAL_REVIEW: frozenset(
-            {S.CREATED, S.PENDING_PAYMENT, S.FAILED, S.CANCELLED, S.CHARGEBACK}
+            {
+                S.CREATED,
+                S.PENDING_PAYMENT,
+                S.PROVIDER_CONFIRMED,
+                S.CREDIT_FAILED,
+                S.FAILED,
+                S.CANCELLED,
+                S.CHARGEBACK,
+            }
         ),
     },
     TransactionType.WITHDRAWAL: {

@@ -34,6 +34,8 @@ METRICS: Final[Mapping[str, tuple[str, ...]]] = {
     "WebhookRejected": ("provider",),
     "WebhookTransitionRefused": ("provider",),
     "WebhookIgnored": ("provider",),
+    "WebhookReversalNotFoundYet": ("provider",),
+    "PartialReversalRefused": ("provider",),
     "WebhookAlreadyApplied": ("provider",),
     "WebhookUnknownTransaction": ("provider",),
     "NegativeBalance": ("currency",),

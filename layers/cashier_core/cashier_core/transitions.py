@@ -33,6 +33,7 @@ _RECORDED: Final = {
     Outcome.IGNORE: "ignored",
     Outcome.ALREADY: "already applied",
     Outcome.SKIP: "skipped",
+    Outcome.RETRY: "retry",
     Outcome.APPLY: "applied",
 }
 

@@ -29,7 +29,12 @@ from typing import Final
 
 from cashier_core.cashier import Cashier
 from cashier_core.credit_queue import CreditQueue
-from cashier_core.errors import ProviderNotFound, TransactionNotFound, WebhookRejected
+from cashier_core.errors import (
+    ProviderNotFound,
+    TransactionNotFound,
+    WebhookRejected,
+    WebhookRetryLater,
+)
 from cashier_core.lifecycle import Outcome, ProviderReport, decide_unmatched
 from cashier_core.logs import logger
 from cashier_core.models import LedgerKind, Transaction, WebhookDelivery
@@ -111,6 +116,12 @@ def _apply(
     log = {"provider": provider.name, "provider_event_id": event.provider_event_id}
     if transaction is None:
         unmatched = decide_unmatched(_report(provider, event))
+        if unmatched.outcome is Outcome.RETRY:
+            # Not stored: the provider retries, and by then the payment's own
+            # event may have told us the reference this one names.
+            count("WebhookReversalNotFoundYet", provider=provider.name)
+            logger.warning("a reversal for no transaction found yet: retry", extra=log)
+            raise WebhookRetryLater()
         stored = cashier.deliveries.record(delivery.model_copy(update={"outcome": unmatched.note}))
         count("WebhookUnknownTransaction" if stored else "WebhookDuplicate", provider=provider.name)
         logger.warning("webhook for no transaction of ours", extra=log)
@@ -134,6 +145,12 @@ def _apply(
             _report_negative_balance(cashier, result.transaction)
     else:
         outcome = result.move.outcome
+        if result.move.needs_person:
+            count("PartialReversalRefused", provider=provider.name)
+            logger.error(
+                "a reversal of part of a credited deposit needs a person",
+                extra={**log, "outcome": result.move.note},
+            )
         if outcome is Outcome.REFUSE:
             count("WebhookTransitionRefused", provider=provider.name)
         elif outcome is Outcome.IGNORE:

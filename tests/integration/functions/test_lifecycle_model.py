@@ -92,6 +92,9 @@ class ModelDeposit:
     provider: str = "sandbox"
     phase: str = "pending"  # pending confirmed credited failed cancelled refunded chargeback review
     queued: bool = False  # a credit message is on its way to the worker
+    # The provider's success carried the other amount and sent it to review: the
+    # provider captured that, so a reversal of it is a whole reversal.
+    captured_other: bool = False
 
 
 @dataclass
@@ -111,6 +114,7 @@ def model_webhook(deposit: ModelDeposit, status: str, money: str) -> Decimal:
             deposit.queued = True  # a repeat re-enqueues: the first message may be lost
         elif phase in ("pending", "failed", "cancelled") and (money != "own" or phase != "pending"):
             deposit.phase = "review"  # other money, no money, or success after failure
+            deposit.captured_other = money == "other"
         elif phase == "pending":
             deposit.phase, deposit.queued = "confirmed", True
         # review, credited, refunded, chargeback: nothing (only a person leaves review;
@@ -121,14 +125,19 @@ def model_webhook(deposit: ModelDeposit, status: str, money: str) -> Decimal:
     elif status == "cancelled" and phase == "pending":
         deposit.phase = "cancelled"
     elif status in ("refunded", "chargeback"):
+        # Whole: our amount, no amount, or what the provider captured when it
+        # differed from ours. Anything else is a partial reversal.
+        whole = money in ("own", "none") or (money == "other" and deposit.captured_other)
         if phase in ("pending", "failed", "cancelled"):
             deposit.phase = "review"  # money leaving before we saw it arrive: a person looks
         elif phase in ("confirmed", "review"):
-            deposit.phase = status  # stops the credit; nothing was credited to reverse
-        elif phase == "credited" and money == "own":
+            # A whole one stops the credit (nothing was credited to reverse); a
+            # partial one puts the deposit in front of a person, never final.
+            deposit.phase = status if whole else "review"
+        elif phase == "credited" and whole:
             deposit.phase = status
             return -deposit.amount  # only a credit is reversed, and only whole
-        # credited with another amount: recorded for BackOffice, nothing reversed
+        # credited with another amount: recorded and alarmed, nothing reversed
     return Decimal(0)
 
 
@@ -394,6 +403,8 @@ class CashierModel(RuleBasedStateMachine):
         assert self._post(deposit.provider, delivery.body) == 200
         CashierModel.reached["refund or chargeback during review"] += 1
         self.balance += model_webhook(deposit, status, money)
+        if deposit.phase == "review":
+            return delivery  # a partial reversal: still a person's to decide
         assert deposit.phase == status
         answer, body = self.backoffice.resolve(deposit.transaction_id, "credit")
         assert (answer, body["error"]["code"]) == (409, "invalid_transition"), body

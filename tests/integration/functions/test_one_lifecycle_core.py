@@ -255,7 +255,7 @@ def test_a_partial_refund_of_a_credited_deposit_is_recorded_never_reversed_whole
     assert lifecycle.api.aws.accounts().get("acc-alice-eur").balance == eur
     outcomes = sorted(d["outcome"]["S"] for d in lifecycle.deliveries())
     assert outcomes[0] == "applied"
-    assert outcomes[1].startswith("refused: reversal of 10.00 EUR of 40.00 EUR")
+    assert outcomes[1].startswith("refused: partial reversal: 10.00 EUR of 40.00 EUR")
 
 
 @pytest.mark.parametrize("reversal", ["refunded", "chargeback"])
@@ -311,3 +311,70 @@ def test_a_poison_record_beside_a_real_one_fails_alone(lifecycle: Lifecycle) -> 
         "batchItemFailures": [{"itemIdentifier": poison["messageId"]}]
     }
     assert lifecycle.transaction(deposit.transaction_id).status is Status.CREDITED
+
+
+@pytest.mark.parametrize(
+    ("kind", "obj"),
+    [
+        ("charge.refunded", {"id": "ch_1", "payment_intent": "pi_1", "refunded": True,
+                             "amount": 4000, "currency": "usd", "metadata": {}}),
+        ("charge.dispute.created", {"id": "dp_1", "payment_intent": "pi_1", "charge": "ch_1",
+                                    "amount": 4000, "currency": "usd", "metadata": {}}),
+    ],
+)  # fmt: skip
+def test_a_reversal_naming_a_reference_not_known_yet_is_retried_not_forgotten(
+    lifecycle: Lifecycle, kind: str, obj: dict[str, Any]
+) -> None:
+    """A Stripe refund or dispute names only the PaymentIntent, which a deposit
+    learns from its success. Before that it is answered 503 and not stored, so
+    Stripe's retry finds the deposit once the success arrived."""
+    deposit = pending(lifecycle, "stripe", "card-stripe", USD, "cs_test_1")
+    reversal = stripe_event(kind, obj)
+    assert stripe_post(lifecycle, reversal) == 503
+    assert lifecycle.deliveries() == []
+    session = {"id": "cs_test_1", "client_reference_id": deposit.transaction_id,
+               "payment_intent": "pi_1", "payment_status": "paid", "amount_total": 4000,
+               "currency": "usd"}  # fmt: skip
+    before = balance(lifecycle)
+    assert stripe_post(lifecycle, stripe_event("checkout.session.completed", session)) == 200
+    assert stripe_post(lifecycle, reversal) == 200  # Stripe's retry
+    lifecycle.drain()
+    final = lifecycle.transaction(deposit.transaction_id)
+    assert final.status in (Status.REFUNDED, Status.CHARGEBACK)
+    assert balance(lifecycle) == before
+
+
+def test_part_of_a_deposit_refunded_before_its_credit_goes_to_a_person(
+    lifecycle: Lifecycle, backoffice: BackOffice
+) -> None:
+    deposit = pending(lifecycle, "adyen", "card-adyen", "acc-alice-eur", "PL5")
+    lifecycle.post_webhook(
+        "adyen", adyen_batch(lifecycle, adyen_item(deposit, "AUTHORISATION")), []
+    )
+    partial = adyen_item(deposit, "REFUND", psp="9917")
+    partial["amount"] = {"currency": "EUR", "value": 1000}
+    assert lifecycle.post_webhook("adyen", adyen_batch(lifecycle, partial), [])[0] == 200
+    assert lifecycle.transaction(deposit.transaction_id).status is Status.MANUAL_REVIEW
+    eur = lifecycle.api.aws.accounts().get("acc-alice-eur").balance
+    lifecycle.drain()  # the credit message that was already queued credits nothing
+    assert lifecycle.api.aws.accounts().get("acc-alice-eur").balance == eur
+    # A person decides; the deposit was not lost to a final status.
+    assert backoffice.resolve(deposit.transaction_id, "credit")[0] == 200
+    lifecycle.drain()
+    assert lifecycle.transaction(deposit.transaction_id).status is Status.CREDITED
+
+
+def test_a_refund_of_what_the_provider_captured_ends_the_review_it_caused(
+    lifecycle: Lifecycle,
+) -> None:
+    """Paid 41.00 for a 40.00 deposit (review); refunding the 41.00 is whole."""
+    deposit = pending(lifecycle, "adyen", "card-adyen", "acc-alice-eur", "PL6")
+    paid = adyen_item(deposit, "AUTHORISATION")
+    paid["amount"] = {"currency": "EUR", "value": 4100}
+    lifecycle.post_webhook("adyen", adyen_batch(lifecycle, paid), [])
+    reviewed = lifecycle.transaction(deposit.transaction_id)
+    assert (reviewed.status, reviewed.provider_amount) == (Status.MANUAL_REVIEW, Decimal("41.00"))
+    refund = adyen_item(deposit, "REFUND", psp="9918")
+    refund["amount"] = {"currency": "EUR", "value": 4100}
+    lifecycle.post_webhook("adyen", adyen_batch(lifecycle, refund), [])
+    assert lifecycle.transaction(deposit.transaction_id).status is Status.REFUNDED
