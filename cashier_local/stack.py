@@ -368,6 +368,12 @@ def main() -> int:
             file=sys.stderr,
         )
         return 1
+    stopped = threading.Event()
+    # Before the ready line: whoever reads it may stop us at once. SIGINT
+    # explicitly too: a shell that starts us in the background ignores it, and
+    # Python then installs no KeyboardInterrupt.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
     _wait_until_ready(stack)
     state = state_file()
     state.parent.mkdir(parents=True, exist_ok=True)
@@ -377,11 +383,6 @@ def main() -> int:
         access_log.set()
     print(f"Cashier API ready on {stack.api_url}", flush=True)
 
-    stopped = threading.Event()
-    # SIGINT explicitly too: a shell that starts us in the background ignores
-    # it, and Python then installs no KeyboardInterrupt.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopped.set())
     while not stopped.wait(0.5):
         pass
     print("stopping the local stack", flush=True)
