@@ -15,14 +15,13 @@ decided on, and storage turns the table into the write's condition.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from decimal import Decimal
-from enum import StrEnum
-
-from cashier_core.errors import CashierError
 from cashier_core.models import LedgerKind, Transaction
-from cashier_core.money import format_amount
+from cashier_core.moves import FieldValue, LedgerMovement, Move, Outcome
+from cashier_core.moves import already as _already
+from cashier_core.moves import apply as _apply
+from cashier_core.moves import money_text as _money
+from cashier_core.moves import refuse as _refuse
+from cashier_core.operator_decisions import decide_operator_action
 from cashier_core.signals import (
     CreditAttempt,
     CreditRefused,
@@ -36,13 +35,7 @@ from cashier_core.signals import (
     Signal,
     SweepCheck,
 )
-from cashier_core.statuses import (
-    OPERATOR_ONLY,
-    PublicReason,
-    Status,
-    TransactionType,
-    can_transition,
-)
+from cashier_core.statuses import PublicReason, Status, TransactionType
 
 # The signals are re-exported: callers speak of a decision and its signals together.
 __all__ = [
@@ -67,116 +60,6 @@ __all__ = [
 S = Status
 R = PublicReason
 UNKNOWN_TRANSACTION = "unknown_transaction"
-# What a status change may also set (storage.conditions.MUTABLE_FIELDS).
-FieldValue = str | Decimal | dict[str, str] | None
-
-
-class Outcome(StrEnum):
-    APPLY = "apply"  # write the change (and its ledger movement, if any)
-    ALREADY = "already"  # the state this signal asks for already holds: nothing to write
-    REFUSE = (
-        "refuse"  # the table forbids it from here: an operator gets 409, a provider's is recorded
-    )
-    IGNORE = "ignore"  # the signal is not about this kind of transaction: recorded, never applied
-    SKIP = "skip"  # nothing to do (a job's signal that another writer overtook)
-    RETRY = "retry"  # not yet decidable: nothing is stored, the sender retries
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerMovement:
-    kind: LedgerKind
-    amount: Decimal  # unsigned; the kind gives the sign
-
-
-@dataclass(frozen=True, slots=True)
-class Move:
-    outcome: Outcome
-    code: PublicReason | None = None  # what the customer sees (APPLY only)
-    note: str = ""  # the internal reason: BackOffice, logs, delivery records
-    target: Status | None = None
-    ledger: LedgerMovement | None = None
-    # The statuses this change may be written from; the executor also pins the version.
-    sources: frozenset[Status] = frozenset()
-    enqueue: bool = False  # hand the deposit to the credit worker afterwards
-    # Nothing was applied but money moved at the provider: alarm a person.
-    needs_person: bool = False
-    set_fields: Mapping[str, FieldValue] = field(default_factory=dict)
-
-    @property
-    def writes(self) -> bool:
-        return self.outcome is Outcome.APPLY
-
-
-# Which operator action is for which type, and what it leads to.
-_ACTION_TYPES: dict[OperatorActionKind, TransactionType] = {
-    OperatorActionKind.APPROVE_WITHDRAWAL: TransactionType.WITHDRAWAL,
-    OperatorActionKind.REJECT_WITHDRAWAL: TransactionType.WITHDRAWAL,
-    OperatorActionKind.FAIL_PAYOUT: TransactionType.WITHDRAWAL,
-    OperatorActionKind.CREDIT_REVIEWED_DEPOSIT: TransactionType.DEPOSIT,
-    OperatorActionKind.REJECT_REVIEWED_DEPOSIT: TransactionType.DEPOSIT,
-    OperatorActionKind.RETRY_FAILED_CREDIT: TransactionType.DEPOSIT,
-    OperatorActionKind.CONFIRM_BANK_WIRE: TransactionType.DEPOSIT,
-}
-
-
-# --- building moves ----------------------------------------------------------
-def _apply(
-    transaction: Transaction,
-    target: Status,
-    code: PublicReason,
-    note: str,
-    *,
-    by_operator: bool = False,
-    ledger: LedgerKind | None = None,
-    amount: Decimal | None = None,
-    set_fields: Mapping[str, FieldValue] | None = None,
-) -> Move:
-    """A change from the current status, if the table allows it for this signal's
-    kind of author; otherwise a refusal. A move is never wider than the table."""
-    source = transaction.status
-    allowed = can_transition(transaction.type, source, target) and (
-        by_operator or (source, target) not in OPERATOR_ONLY
-    )
-    if not allowed:
-        return _refuse(transaction, target)
-    return Move(
-        Outcome.APPLY,
-        code=code,
-        note=note,
-        target=target,
-        ledger=LedgerMovement(ledger, transaction.amount if amount is None else amount)
-        if ledger
-        else None,
-        sources=frozenset({source}),
-        enqueue=target is S.PROVIDER_CONFIRMED and transaction.type is TransactionType.DEPOSIT,
-        set_fields=set_fields or {},
-    )
-
-
-def _refuse(transaction: Transaction, target: Status) -> Move:
-    return Move(
-        Outcome.REFUSE,
-        note=f"{transaction.status.api_name} -> {target.api_name}",
-        target=target,
-    )
-
-
-def _already(transaction: Transaction, note: str = "already applied") -> Move:
-    # A repeat finds a confirmed deposit: enqueue again, the first message may be lost.
-    return Move(
-        Outcome.ALREADY,
-        note=note,
-        target=transaction.status,
-        enqueue=transaction.status is S.PROVIDER_CONFIRMED
-        and transaction.type is TransactionType.DEPOSIT,
-    )
-
-
-def _money(amount: Decimal, currency: str) -> str:
-    try:
-        return f"{format_amount(amount, currency)} {currency}"
-    except CashierError:  # an unknown currency is shown as reported, never raised
-        return f"{amount} {currency}"
 
 
 # --- the decision ------------------------------------------------------------
@@ -195,7 +78,7 @@ def decide(transaction: Transaction, signal: Signal) -> Move:  # noqa: PLR0911 -
         case JanitorGaveUp():
             return _janitor_gave_up(transaction, signal)
         case OperatorAction():
-            return _operator_action(transaction, signal)
+            return decide_operator_action(transaction, signal)
         case CreditAttempt():
             return _credit_attempt(transaction)
         case CreditRefused():
@@ -250,7 +133,7 @@ def _provider_report(transaction: Transaction, report: ProviderReport) -> Move: 
     return _refuse(transaction, target)
 
 
-def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move:
+def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move:  # noqa: PLR0911
     """A refund or a dispute the provider reports."""
     target, status = report.target, transaction.status
     said = f"provider reported {report.raw_status}"
@@ -259,6 +142,10 @@ def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move
         # that a success arriving later can never credit money already gone.
         note = f"{said} before the payment was confirmed"
         return _apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, note)
+    if status in (S.REFUNDED, S.CHARGEBACK):
+        # Already reversed or stopped: another reversal changes nothing and
+        # never reopens review (a reversed chargeback is its own event).
+        return _refuse(transaction, target)
     code = R.REFUNDED if target is S.REFUNDED else R.CHARGEBACK
     partial = _partial_reversal(transaction, report)
     if status is S.CREDITED:
@@ -403,85 +290,4 @@ def _credit_attempt(transaction: Transaction) -> Move:
         R.CREDITED,
         "credited to the trading account",
         ledger=LedgerKind.CREDIT,
-    )
-
-
-def _operator_action(transaction: Transaction, action: OperatorAction) -> Move:  # noqa: PLR0911, PLR0912
-    kind, status, note = action.kind, transaction.status, action.note
-    if transaction.type is not _ACTION_TYPES[kind]:
-        return Move(Outcome.IGNORE, note=f"{kind.value} is not for a {transaction.type}")
-
-    def person(
-        target: Status, code: PublicReason, text: str, ledger: LedgerKind | None = None
-    ) -> Move:
-        return _apply(transaction, target, code, text, by_operator=True, ledger=ledger)
-
-    match kind:
-        case OperatorActionKind.APPROVE_WITHDRAWAL:
-            if status is S.PROVIDER_CONFIRMED:
-                return _already(transaction)
-            text = f"approved for payout: {note}" if note else "approved for payout"
-            move = person(S.PROVIDER_CONFIRMED, R.WITHDRAWAL_APPROVED, text)
-            if move.writes:
-                return replace(move, set_fields={"provider_reference": action.payout_reference})
-            return move
-        case OperatorActionKind.REJECT_WITHDRAWAL:
-            if status is S.CANCELLED:
-                return _already(transaction)
-            code = R.WITHDRAWAL_DECLINED
-            return person(S.CANCELLED, code, note, LedgerKind.HOLD_RELEASE)
-        case OperatorActionKind.FAIL_PAYOUT:
-            if status is S.FAILED:
-                return _already(transaction)
-            return person(S.FAILED, R.PAYOUT_FAILED, note, LedgerKind.HOLD_RELEASE)
-        case OperatorActionKind.CREDIT_REVIEWED_DEPOSIT:
-            if status in (S.PROVIDER_CONFIRMED, S.CREDITED):
-                return _already(transaction)
-            if status is not S.MANUAL_REVIEW:
-                return _refuse(transaction, S.PROVIDER_CONFIRMED)
-            return person(S.PROVIDER_CONFIRMED, R.REVIEW_APPROVED, f"credited after review: {note}")
-        case OperatorActionKind.REJECT_REVIEWED_DEPOSIT:
-            if status is S.FAILED:
-                return _already(transaction)
-            if status is not S.MANUAL_REVIEW:
-                return _refuse(transaction, S.FAILED)
-            return person(S.FAILED, R.REVIEW_DECLINED, f"rejected after review: {note}")
-        case OperatorActionKind.RETRY_FAILED_CREDIT:
-            if status in (S.PROVIDER_CONFIRMED, S.CREDITED):
-                return _already(transaction)
-            if status is not S.CREDIT_FAILED:
-                return _refuse(transaction, S.PROVIDER_CONFIRMED)
-            return person(S.PROVIDER_CONFIRMED, R.PAYMENT_CONFIRMED, f"credit retried: {note}")
-        case OperatorActionKind.CONFIRM_BANK_WIRE:
-            return _bank_wire(transaction, action)
-    raise TypeError(f"unknown operator action {kind!r}")  # pragma: no cover
-
-
-def _bank_wire(transaction: Transaction, action: OperatorAction) -> Move:
-    """A wire arrived: its own amount confirms a waiting deposit; any other amount,
-    or a wire after failed/cancelled, goes to a person."""
-    status = transaction.status
-    if action.amount is None or action.currency is None:
-        return _refuse(transaction, S.PROVIDER_CONFIRMED)
-    received = _money(action.amount, action.currency)
-    matches = action.amount == transaction.amount and action.currency == transaction.currency
-    if matches and status in (S.PROVIDER_CONFIRMED, S.CREDITED):
-        return _already(transaction)
-    if matches and status is S.PENDING_PAYMENT:
-        text = f"wire of {received} received: {action.note}"
-        return _apply(
-            transaction, S.PROVIDER_CONFIRMED, R.PAYMENT_CONFIRMED, text, by_operator=True
-        )
-    if status is S.MANUAL_REVIEW:
-        return _already(transaction)
-    expected = _money(transaction.amount, transaction.currency)
-    why = (
-        f"wire of {received} received, expected {expected}"
-        if not matches
-        else f"wire of {received} received after {status.api_name}"
-    )
-    if status not in (S.PENDING_PAYMENT, S.FAILED, S.CANCELLED):
-        return _refuse(transaction, S.MANUAL_REVIEW)
-    return _apply(
-        transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, f"{why}: {action.note}", by_operator=True
     )

@@ -1,0 +1,125 @@
+"""What a decision is: a Move, and the few ways one is built.
+
+lifecycle.decide (and the operator rules it delegates to) returns a Move;
+transitions.execute carries it out. A Move that writes is never wider than the
+transition table: `apply` refuses what the table (or OPERATOR_ONLY, for a
+signal that is not a person's) does not allow from the current status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+from cashier_core.errors import CashierError
+from cashier_core.models import LedgerKind, Transaction
+from cashier_core.money import format_amount
+from cashier_core.statuses import (
+    OPERATOR_ONLY,
+    PublicReason,
+    Status,
+    TransactionType,
+    can_transition,
+)
+
+S = Status
+# What a status change may also set (storage.conditions.MUTABLE_FIELDS).
+FieldValue = str | Decimal | dict[str, str] | None
+
+
+class Outcome(StrEnum):
+    APPLY = "apply"  # write the change (and its ledger movement, if any)
+    ALREADY = "already"  # the state this signal asks for already holds: nothing to write
+    REFUSE = (
+        "refuse"  # the table forbids it from here: an operator gets 409, a provider's is recorded
+    )
+    IGNORE = "ignore"  # the signal is not about this kind of transaction: recorded, never applied
+    SKIP = "skip"  # nothing to do (a job's signal that another writer overtook)
+    RETRY = "retry"  # not yet decidable: nothing is stored, the sender retries
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerMovement:
+    kind: LedgerKind
+    amount: Decimal  # unsigned; the kind gives the sign
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    outcome: Outcome
+    code: PublicReason | None = None  # what the customer sees (APPLY only)
+    note: str = ""  # the internal reason: BackOffice, logs, delivery records
+    target: Status | None = None
+    ledger: LedgerMovement | None = None
+    # The statuses this change may be written from; the executor also pins the version.
+    sources: frozenset[Status] = frozenset()
+    enqueue: bool = False  # hand the deposit to the credit worker afterwards
+    # Nothing was applied but money moved at the provider: alarm a person.
+    needs_person: bool = False
+    set_fields: Mapping[str, FieldValue] = field(default_factory=dict)
+
+    @property
+    def writes(self) -> bool:
+        return self.outcome is Outcome.APPLY
+
+
+# Which operator action is for which type, and what it leads to.
+def apply(
+    transaction: Transaction,
+    target: Status,
+    code: PublicReason,
+    note: str,
+    *,
+    by_operator: bool = False,
+    ledger: LedgerKind | None = None,
+    amount: Decimal | None = None,
+    set_fields: Mapping[str, FieldValue] | None = None,
+) -> Move:
+    """A change from the current status, if the table allows it for this signal's
+    kind of author; otherwise a refusal. A move is never wider than the table."""
+    source = transaction.status
+    allowed = can_transition(transaction.type, source, target) and (
+        by_operator or (source, target) not in OPERATOR_ONLY
+    )
+    if not allowed:
+        return refuse(transaction, target)
+    return Move(
+        Outcome.APPLY,
+        code=code,
+        note=note,
+        target=target,
+        ledger=LedgerMovement(ledger, transaction.amount if amount is None else amount)
+        if ledger
+        else None,
+        sources=frozenset({source}),
+        enqueue=target is S.PROVIDER_CONFIRMED and transaction.type is TransactionType.DEPOSIT,
+        set_fields=set_fields or {},
+    )
+
+
+def refuse(transaction: Transaction, target: Status) -> Move:
+    return Move(
+        Outcome.REFUSE,
+        note=f"{transaction.status.api_name} -> {target.api_name}",
+        target=target,
+    )
+
+
+def already(transaction: Transaction, note: str = "already applied") -> Move:
+    # A repeat finds a confirmed deposit: enqueue again, the first message may be lost.
+    return Move(
+        Outcome.ALREADY,
+        note=note,
+        target=transaction.status,
+        enqueue=transaction.status is S.PROVIDER_CONFIRMED
+        and transaction.type is TransactionType.DEPOSIT,
+    )
+
+
+def money_text(amount: Decimal, currency: str) -> str:
+    try:
+        return f"{format_amount(amount, currency)} {currency}"
+    except CashierError:  # an unknown currency is shown as reported, never raised
+        return f"{amount} {currency}"
