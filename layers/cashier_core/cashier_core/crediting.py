@@ -51,9 +51,10 @@ def credit(cashier: Cashier, transaction_id: str, now: datetime) -> CreditOutcom
     try:
         result = execute(cashier, transaction, CreditAttempt(), source=SOURCE)
     except (AccountNotFound, AccountClosed, AccountCurrencyMismatch) as permanent:
-        current = cashier.transactions.get(transaction_id)
+        # The refused credit wrote nothing, so the copy read is still current, or
+        # the executor finds that out from the write's version condition.
         refusal = CreditRefused(permanent.code, permanent.message)
-        result = execute(cashier, current, refusal, source=SOURCE)
+        result = execute(cashier, transaction, refusal, source=SOURCE)
         if result.written:
             count("CreditFailed", reason=permanent.code)
             logger.warning("credit failed permanently", extra={**log, "reason": permanent.code})

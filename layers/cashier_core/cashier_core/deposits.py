@@ -56,10 +56,10 @@ from cashier_core.models import (
     TradingAccount,
     Transaction,
     new_transaction,
-    transaction_id_for_request,
 )
 from cashier_core.money import parse_amount, validate_currency
 from cashier_core.providers import PaymentRequest, get_provider, loaded_provider_names
+from cashier_core.request_ids import is_same_request, transaction_id_for_request
 from cashier_core.statuses import Status, TransactionType
 from cashier_core.telemetry import count
 from cashier_core.transitions import execute
@@ -205,8 +205,7 @@ def _same_request(existing: AlreadyApplied, wanted: Transaction) -> Transaction:
     """A retry of the same request finds its transaction; another request under
     the same key (after the idempotency record expired) is refused."""
     current = existing.current
-    fields = ("type", "customer_id", "account_id", "method_id", "amount", "currency")
-    if current is None or any(getattr(current, f) != getattr(wanted, f) for f in fields):
+    if current is None or not is_same_request(current, wanted):
         raise IdempotencyKeyReused() from existing
     return current
 

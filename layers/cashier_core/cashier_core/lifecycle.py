@@ -16,7 +16,7 @@ decided on, and storage turns the table into the write's condition.
 from __future__ import annotations
 
 from cashier_core.models import LedgerKind, Transaction
-from cashier_core.moves import FieldValue, LedgerMovement, Move, Outcome
+from cashier_core.moves import FieldValue, LedgerMovement, Move, Outcome, awaits_credit
 from cashier_core.moves import already as _already
 from cashier_core.moves import apply as _apply
 from cashier_core.moves import money_text as _money
@@ -89,10 +89,7 @@ def decide(transaction: Transaction, signal: Signal) -> Move:  # noqa: PLR0911 -
             note = f"{signal.error_code}: {signal.error_message}"
             return _apply(transaction, S.CREDIT_FAILED, R.CREDIT_DELAYED, note)
         case SweepCheck():
-            waiting = (
-                transaction.type is TransactionType.DEPOSIT
-                and transaction.status is S.PROVIDER_CONFIRMED
-            )
+            waiting = awaits_credit(transaction.type, transaction.status)
             return Move(Outcome.SKIP, note="sweep", enqueue=waiting)
     raise TypeError(f"unknown signal {signal!r}")  # pragma: no cover - the union is closed
 

@@ -163,36 +163,6 @@ def new_transaction(
     )
 
 
-_REQUEST_NAMESPACE = uuid.UUID("5f0c4a52-4a8e-4c55-9d7f-2f8e3c0b6a11")
-# The key is scoped by operation: a deposit and a withdrawal sent with one
-# Idempotency-Key are two requests, not a retry of one. Deposits keep the
-# namespace every id was derived with before the scope existed, so a deposit
-# row already written, or a retry in flight across the deploy, lands on the
-# same id; withdrawals, which never share an id with a deposit, get their own.
-_REQUEST_NAMESPACES: Final[dict[TransactionType, uuid.UUID]] = {
-    TransactionType.DEPOSIT: _REQUEST_NAMESPACE,
-    TransactionType.WITHDRAWAL: uuid.UUID("1de2635f-3089-43ff-8020-78d670852261"),
-}
-
-
-def transaction_id_for_request(
-    operation: TransactionType, customer_id: str, idempotency_key: str
-) -> str:
-    """The id a customer's request gets, fixed by its operation and Idempotency-Key.
-
-    A retry after a crash (when the idempotency record never completed) lands
-    on the same transaction instead of creating a second one.
-    """
-    namespace = _REQUEST_NAMESPACES[operation]
-    return str(uuid.uuid5(namespace, f"{customer_id}\n{idempotency_key}"))
-
-
-def unscoped_transaction_id_for_request(customer_id: str, idempotency_key: str) -> str:
-    """The id any request got before the key was scoped by operation (a deposit's
-    id still is): where a withdrawal made before the scope existed may live."""
-    return str(uuid.uuid5(_REQUEST_NAMESPACE, f"{customer_id}\n{idempotency_key}"))
-
-
 class BrandSettings(DomainModel):
     """Per-brand settings that are not a payment method."""
 

@@ -17,11 +17,11 @@ from cashier_core.errors import CashierError
 from cashier_core.models import LedgerKind, Transaction
 from cashier_core.money import format_amount
 from cashier_core.statuses import (
-    OPERATOR_ONLY,
     PublicReason,
     Status,
     TransactionType,
-    can_transition,
+    allowed_sources,
+    automatic_sources,
 )
 
 S = Status
@@ -65,7 +65,11 @@ class Move:
         return self.outcome is Outcome.APPLY
 
 
-# Which operator action is for which type, and what it leads to.
+def awaits_credit(transaction_type: TransactionType, status: Status) -> bool:
+    """A confirmed deposit: the one thing the credit queue is ever for."""
+    return transaction_type is TransactionType.DEPOSIT and status is S.PROVIDER_CONFIRMED
+
+
 def apply(
     transaction: Transaction,
     target: Status,
@@ -74,27 +78,24 @@ def apply(
     *,
     by_operator: bool = False,
     ledger: LedgerKind | None = None,
-    amount: Decimal | None = None,
     set_fields: Mapping[str, FieldValue] | None = None,
 ) -> Move:
     """A change from the current status, if the table allows it for this signal's
-    kind of author; otherwise a refusal. A move is never wider than the table."""
+    kind of author (statuses.OPERATOR_ONLY: a person's only); otherwise a
+    refusal. A move is never wider than the table. A ledger movement moves the
+    transaction's own amount."""
     source = transaction.status
-    allowed = can_transition(transaction.type, source, target) and (
-        by_operator or (source, target) not in OPERATOR_ONLY
-    )
-    if not allowed:
+    sources = allowed_sources if by_operator else automatic_sources
+    if source not in sources(transaction.type, target):
         return refuse(transaction, target)
     return Move(
         Outcome.APPLY,
         code=code,
         note=note,
         target=target,
-        ledger=LedgerMovement(ledger, transaction.amount if amount is None else amount)
-        if ledger
-        else None,
+        ledger=LedgerMovement(ledger, transaction.amount) if ledger else None,
         sources=frozenset({source}),
-        enqueue=target is S.PROVIDER_CONFIRMED and transaction.type is TransactionType.DEPOSIT,
+        enqueue=awaits_credit(transaction.type, target),
         set_fields=set_fields or {},
     )
 
@@ -113,8 +114,7 @@ def already(transaction: Transaction, note: str = "already applied") -> Move:
         Outcome.ALREADY,
         note=note,
         target=transaction.status,
-        enqueue=transaction.status is S.PROVIDER_CONFIRMED
-        and transaction.type is TransactionType.DEPOSIT,
+        enqueue=awaits_credit(transaction.type, transaction.status),
     )
 
 

@@ -24,13 +24,13 @@ from cashier_core.errors import (
     TransactionNotFound,
     WithdrawalsNotAllowed,
 )
-from cashier_core.models import (
-    Transaction,
-    new_transaction,
+from cashier_core.models import Transaction, new_transaction
+from cashier_core.money import parse_amount, validate_currency
+from cashier_core.request_ids import (
+    is_same_request,
     transaction_id_for_request,
     unscoped_transaction_id_for_request,
 )
-from cashier_core.money import parse_amount, validate_currency
 from cashier_core.statuses import TransactionType
 from cashier_core.telemetry import count
 
@@ -47,10 +47,6 @@ class WithdrawalRequest:
     method_id: str | None
     payout_details: dict[str, str] | None
     idempotency_key: str
-
-
-# What a retry must repeat to be the same request.
-_SAME_REQUEST_FIELDS = ("type", "customer_id", "account_id", "amount", "currency", "method_id")
 
 
 def create_withdrawal(cashier: Cashier, request: WithdrawalRequest) -> Transaction:
@@ -122,6 +118,6 @@ def _held_before_the_key_was_scoped(
 def _same_request(current: Transaction, wanted: Transaction) -> Transaction:
     """A retry of the same request finds its withdrawal; another request under
     the same key (after the idempotency record expired) is refused."""
-    if any(getattr(current, f) != getattr(wanted, f) for f in _SAME_REQUEST_FIELDS):
+    if not is_same_request(current, wanted):
         raise IdempotencyKeyReused()
     return current

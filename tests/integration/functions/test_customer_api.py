@@ -298,7 +298,8 @@ def test_a_bank_wire_deposit_returns_instructions_and_no_redirect(api: CustomerA
 
 def test_a_deposit_left_in_created_by_a_crash_is_resumed_by_the_retry(api: CustomerApi) -> None:
     from cashier_core.clock import utc_now
-    from cashier_core.models import new_transaction, transaction_id_for_request
+    from cashier_core.models import new_transaction
+    from cashier_core.request_ids import transaction_id_for_request
     from cashier_core.statuses import TransactionType
 
     crashed = new_transaction(

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 from cashier_core.clock import utc_now
-from cashier_core.models import (
-    ProviderConfig,
-    new_transaction,
+from cashier_core.models import ProviderConfig, new_transaction
+from cashier_core.request_ids import (
     transaction_id_for_request,
     unscoped_transaction_id_for_request,
 )

@@ -37,10 +37,6 @@ class DeliveryStore:
         self._client = client
         self._table = table
 
-    @property
-    def table(self) -> str:
-        return self._table
-
     def record(self, delivery: WebhookDelivery) -> bool:
         """Store a delivery that changed nothing (refused, ignored, unknown
         transaction). False when it was stored before: a duplicate."""
