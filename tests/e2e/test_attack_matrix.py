@@ -18,9 +18,9 @@ import pytest
 from cashier_local.stack import DEV_PRINCIPAL_EXAMPLE
 from cashier_local.template import REPO_ROOT
 from cashier_providers import signing
-from cashier_providers.adyen import notification_signature
 from tests.e2e.conftest import LocalStack
 from tests.e2e.test_races import queue_settled
+from tests.support import providers
 from tests.support.http import Answer
 
 pytestmark = pytest.mark.e2e
@@ -238,16 +238,15 @@ def forged_webhooks(
     )
 
     def adyen_item(psp: str, key: str) -> dict[str, Any]:
-        entry = {"amount": {"currency": "EUR", "value": 2000}, "eventCode": "AUTHORISATION",
-                 "eventDate": "2026-11-27T12:00:00+01:00", "merchantAccountCode": "AlphaMarketsECOM",
-                 "merchantReference": transaction["transaction_id"], "pspReference": psp,
-                 "reason": "", "success": "true"}  # fmt: skip
-        return {**entry, "additionalData": {"hmacSignature": notification_signature(entry, key)}}
+        item = providers.adyen_item(
+            code="AUTHORISATION", merchant_reference=transaction["transaction_id"],
+            psp_reference=psp, amount=(2000, "EUR"),
+        )  # fmt: skip
+        return providers.adyen_signed(item, key)
 
-    adyen_batch = json.dumps({"live": "false", "notificationItems": [
-        {"NotificationRequestItem": adyen_item("8815000000000001", adyen_key)},
-        {"NotificationRequestItem": adyen_item("8815000000000002", "00" * 32)},
-    ]}).encode()  # fmt: skip
+    adyen_batch = providers.adyen_notification(
+        adyen_item("8815000000000001", adyen_key), adyen_item("8815000000000002", "00" * 32)
+    )
     tampered = bytearray(body)
     tampered[body.index(b'"succeeded"') + 1] ^= 0x01
     return {

@@ -24,10 +24,12 @@ from cashier_core.storage.transactions import TransactionStore
 from tests.integration.functions.test_provider_webhooks import (
     adyen_batch,
     adyen_item,
+    paid_session,
     pending,
     stripe_event,
     stripe_post,
 )
+from tests.support import providers
 from tests.support.backoffice import BackOffice
 from tests.support.lifecycle import Lifecycle
 
@@ -222,14 +224,14 @@ def test_a_stripe_dispute_finds_a_deposit_in_review_by_its_payment_intent(
     the dispute (no metadata, only payment_intent) finds it and ends the review,
     so BackOffice can never credit money the issuer took back."""
     deposit = pending(lifecycle, "stripe", "card-stripe", USD, "cs_test_9")
-    session = {"id": "cs_test_9", "client_reference_id": deposit.transaction_id,
-               "payment_intent": "pi_9", "payment_status": "paid", "amount_total": 3999,
-               "currency": "usd"}  # fmt: skip
+    session = paid_session(deposit, "cs_test_9", "pi_9", 3999)
     assert stripe_post(lifecycle, stripe_event("checkout.session.completed", session)) == 200
     reviewed = lifecycle.transaction(deposit.transaction_id)
     assert (reviewed.status, reviewed.provider_reference) == (Status.MANUAL_REVIEW, "pi_9")
-    dispute = {"id": "dp_9", "object": "dispute", "charge": "ch_9", "payment_intent": "pi_9",
-               "amount": 3999, "currency": "usd", "metadata": {}}  # fmt: skip
+    dispute = providers.stripe_object(
+        "dispute", id="dp_9", charge="ch_9", payment_intent="pi_9", amount=3999,
+        currency="usd", status="needs_response",
+    )  # fmt: skip
     assert stripe_post(lifecycle, stripe_event("charge.dispute.created", dispute)) == 200
     assert lifecycle.transaction(deposit.transaction_id).status is Status.CHARGEBACK
     before = balance(lifecycle)
@@ -316,10 +318,12 @@ def test_a_poison_record_beside_a_real_one_fails_alone(lifecycle: Lifecycle) -> 
 @pytest.mark.parametrize(
     ("kind", "obj"),
     [
-        ("charge.refunded", {"id": "ch_1", "payment_intent": "pi_1", "refunded": True,
-                             "amount": 4000, "currency": "usd", "metadata": {}}),
-        ("charge.dispute.created", {"id": "dp_1", "payment_intent": "pi_1", "charge": "ch_1",
-                                    "amount": 4000, "currency": "usd", "metadata": {}}),
+        ("charge.refunded", providers.stripe_object(
+            "charge", id="ch_1", payment_intent="pi_1", refunded=True, amount=4000,
+            amount_captured=4000, amount_refunded=4000, currency="usd", metadata={})),
+        ("charge.dispute.created", providers.stripe_object(
+            "dispute", id="dp_1", payment_intent="pi_1", charge="ch_1", amount=4000,
+            currency="usd", status="needs_response")),
     ],
 )  # fmt: skip
 def test_a_reversal_naming_a_reference_not_known_yet_is_retried_not_forgotten(
@@ -332,9 +336,7 @@ def test_a_reversal_naming_a_reference_not_known_yet_is_retried_not_forgotten(
     reversal = stripe_event(kind, obj)
     assert stripe_post(lifecycle, reversal) == 503
     assert lifecycle.deliveries() == []
-    session = {"id": "cs_test_1", "client_reference_id": deposit.transaction_id,
-               "payment_intent": "pi_1", "payment_status": "paid", "amount_total": 4000,
-               "currency": "usd"}  # fmt: skip
+    session = paid_session(deposit, "cs_test_1", "pi_1", 4000)
     before = balance(lifecycle)
     assert stripe_post(lifecycle, stripe_event("checkout.session.completed", session)) == 200
     assert stripe_post(lifecycle, reversal) == 200  # Stripe's retry

@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-import stripe
-
 from cashier_core.models import Transaction
 from cashier_core.statuses import Status
-from cashier_providers.adyen import notification_signature
-from tests.support import builders
+from tests.support import builders, providers
 from tests.support.lifecycle import Lifecycle
 
 
@@ -29,23 +26,24 @@ def pending(
 def adyen_item(
     transaction: Transaction, code: str, psp: str = "8815", success: str = "true"
 ) -> dict:
-    return {
-        "amount": {"currency": transaction.currency, "value": 4000}, "eventCode": code,
-        "merchantAccountCode": "AlphaMarketsECOM", "merchantReference": transaction.transaction_id,
-        "pspReference": psp, "originalReference": "", "success": success, "reason": "",
-    }  # fmt: skip
+    """An item for `transaction` (every documented field; see tests/support/providers).
+    Events after the AUTHORISATION name the payment (psp 8815) as originalReference."""
+    return providers.adyen_item(
+        code=code,
+        merchant_reference=transaction.transaction_id,
+        psp_reference=psp,
+        amount=(4000, transaction.currency),
+        success=success,
+        original_reference="" if code == "AUTHORISATION" else "8815",
+    )
 
 
 def adyen_batch(lifecycle: Lifecycle, *items: dict, key: str | None = None) -> bytes:
+    """The items, each signed by Adyen's library with the brand's key (or `key`)."""
     secret = (
         key or lifecycle.api.secrets["cashier/providers/brand-alpha/adyen"]["webhook_secrets"][0]
     )
-    signed = [
-        {**i, "additionalData": {"hmacSignature": notification_signature(i, secret)}} for i in items
-    ]
-    return json.dumps(
-        {"live": "false", "notificationItems": [{"NotificationRequestItem": i} for i in signed]}
-    ).encode()
+    return providers.adyen_notification(*(providers.adyen_signed(i, secret) for i in items))
 
 
 def test_adyen_authorisation_credits_and_a_refund_reverses(lifecycle: Lifecycle) -> None:
@@ -100,36 +98,37 @@ def test_adyen_redelivery_and_chargeback_reversed_go_where_the_table_says(
     assert lifecycle.api.aws.accounts().get("acc-alice-eur").balance == Decimal("0.00")
 
 
-def stripe_event(kind: str, obj: dict) -> bytes:
-    return json.dumps(
-        {"id": f"evt_{kind}", "object": "event", "type": kind, "data": {"object": obj}}
-    ).encode()
+stripe_event = providers.stripe_event
 
 
 def stripe_post(lifecycle: Lifecycle, body: bytes) -> int:
     secret = lifecycle.api.secrets["cashier/providers/brand-alpha/stripe"]["webhook_secrets"][0]
-    header = stripe.WebhookSignature.generate_signature_header(body.decode(), secret)
-    return lifecycle.post_webhook("stripe", body, [("Stripe-Signature", header)])[0]
+    signature = providers.stripe_signature(body, secret)
+    return lifecycle.post_webhook("stripe", body, [("Stripe-Signature", signature)])[0]
+
+
+def paid_session(transaction: Transaction, session_id: str, intent: str, amount: int) -> dict:
+    """Stripe's published Checkout Session, completed and paid for our deposit."""
+    return providers.stripe_object(
+        "checkout_session", id=session_id, client_reference_id=transaction.transaction_id,
+        payment_intent=intent, payment_status="paid", status="complete", amount_total=amount,
+        amount_subtotal=amount, currency=transaction.currency.lower(),
+    )  # fmt: skip
 
 
 def test_stripe_checkout_credits_and_a_refund_finds_it_by_payment_intent(
     lifecycle: Lifecycle,
 ) -> None:
     deposit = pending(lifecycle, "stripe", "card-stripe", "acc-alice-usd", "cs_test_1")
-    session = {"id": "cs_test_1", "client_reference_id": deposit.transaction_id, "payment_intent": "pi_1",
-               "payment_status": "paid", "amount_total": 4000, "currency": "usd"}  # fmt: skip
+    session = paid_session(deposit, "cs_test_1", "pi_1", 4000)
     assert stripe_post(lifecycle, stripe_event("checkout.session.completed", session)) == 200
     lifecycle.drain()
     credited = lifecycle.transaction(deposit.transaction_id)
     assert (credited.status, credited.provider_reference) == (Status.CREDITED, "pi_1")
-    charge = {
-        "id": "ch_1",
-        "payment_intent": "pi_1",
-        "refunded": True,
-        "amount": 4000,
-        "currency": "usd",
-        "metadata": {},
-    }
+    charge = providers.stripe_object(
+        "charge", id="ch_1", payment_intent="pi_1", refunded=True, amount=4000,
+        amount_captured=4000, amount_refunded=4000, currency="usd", metadata={},
+    )  # fmt: skip
     assert stripe_post(lifecycle, stripe_event("charge.refunded", charge)) == 200
     assert lifecycle.transaction(deposit.transaction_id).status is Status.REFUNDED
     assert lifecycle.api.aws.accounts().get("acc-alice-usd").balance == Decimal("100.00")

@@ -19,6 +19,7 @@ from cashier_core.providers import Credentials, PaymentRequest
 from cashier_core.statuses import Status
 from cashier_providers.stripe import StripeProvider, to_stripe_amount
 from tests.support import builders
+from tests.support.providers import stripe_event, stripe_object
 
 SECRET = "whsec_test_secret"
 NOW = datetime.now(UTC)
@@ -29,17 +30,24 @@ CONFIG = ProviderConfig(
 
 
 def event(kind: str, obj: dict[str, Any]) -> bytes:
-    return json.dumps(
-        {"id": "evt_1Q", "object": "event", "type": kind, "api_version": "2024-06-20",
-         "created": int(time.time()), "data": {"object": obj}, "livemode": False}
-    ).encode()  # fmt: skip
+    """Stripe's published Event around `obj` (tests/support/providers)."""
+    return stripe_event(kind, obj, event_id="evt_1Q")
 
 
-SESSION = {
-    "id": "cs_test_a1", "object": "checkout.session", "client_reference_id": "txn-1",
-    "metadata": {"transaction_id": "txn-1"}, "payment_intent": "pi_3Q", "payment_status": "paid",
-    "status": "complete", "amount_total": 2500, "currency": "usd",
-}  # fmt: skip
+# Stripe's published objects, with our values put in.
+SESSION = stripe_object(
+    "checkout_session", id="cs_test_a1", client_reference_id="txn-1",
+    metadata={"transaction_id": "txn-1"}, payment_intent="pi_3Q", payment_status="paid",
+    status="complete", amount_total=2500, amount_subtotal=2500, currency="usd",
+)  # fmt: skip
+CHARGE = stripe_object(
+    "charge", id="ch_1", payment_intent="pi_3Q", refunded=True, amount=2500,
+    amount_captured=2500, amount_refunded=2500, currency="usd", metadata={},
+)  # fmt: skip
+DISPUTE = stripe_object(
+    "dispute", id="dp_1", payment_intent="pi_3Q", amount=2500, currency="usd",
+    status="needs_response",
+)  # fmt: skip
 
 
 def signed(body: bytes, secret: str = SECRET, timestamp: int | None = None) -> dict[str, str]:
@@ -72,8 +80,8 @@ def test_wrong_secret_tampered_or_expired_is_rejected(
         ("checkout.session.async_payment_succeeded", SESSION, Status.PROVIDER_CONFIRMED, "cs_test_a1", "pi_3Q"),
         ("checkout.session.async_payment_failed", {**SESSION, "payment_status": "unpaid"}, Status.FAILED, "cs_test_a1", None),
         ("checkout.session.expired", {**SESSION, "status": "expired"}, Status.CANCELLED, "cs_test_a1", None),
-        ("charge.refunded", {"id": "ch_1", "object": "charge", "payment_intent": "pi_3Q", "refunded": True, "amount": 2500, "currency": "usd", "metadata": {}}, Status.REFUNDED, "pi_3Q", None),
-        ("charge.dispute.created", {"id": "dp_1", "object": "dispute", "payment_intent": "pi_3Q", "amount": 2500, "currency": "usd", "metadata": {}}, Status.CHARGEBACK, "pi_3Q", None),
+        ("charge.refunded", CHARGE, Status.REFUNDED, "pi_3Q", None),
+        ("charge.dispute.created", DISPUTE, Status.CHARGEBACK, "pi_3Q", None),
     ],
 )  # fmt: skip
 def test_mapped_events(
@@ -91,11 +99,8 @@ def test_mapped_events(
     ("kind", "obj"),
     [
         ("checkout.session.completed", {**SESSION, "payment_status": "unpaid"}),
-        (
-            "charge.refunded",
-            {"id": "ch_1", "refunded": False, "amount_refunded": 100, "payment_intent": "pi_3Q"},
-        ),
-        ("customer.created", {"id": "cus_1"}),
+        ("charge.refunded", {**CHARGE, "refunded": False, "amount_refunded": 100}),
+        ("payment_intent.created", stripe_object("payment_intent")),
     ],
 )
 def test_unpaid_partial_and_unrelated_events_change_nothing(kind: str, obj: dict) -> None:
