@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 
 from cashier_core.errors import CashierError
+from cashier_core.signals import EFFECT_MEANINGS, ProviderEffect
 from cashier_core.statuses import (
     ALLOWED_SOURCES,
     INITIAL_STATUS,
@@ -26,6 +28,11 @@ _TRANSITIONS = re.compile(
 )
 _REASONS = re.compile(r"(<!-- reasons:start -->\n).*?(<!-- reasons:end -->)", flags=re.DOTALL)
 _ERRORS = re.compile(r"(<!-- errors:start -->\n).*?(<!-- errors:end -->)", flags=re.DOTALL)
+_PROVIDER_EVENTS = re.compile(
+    r"(<!-- provider-events:start -->\n).*?(<!-- provider-events:end -->)", flags=re.DOTALL
+)
+# The modules whose event tables the README shows (bank_wire has no webhook).
+EVENT_MODULES = ("stripe", "adyen", "sandbox")
 
 
 def _all_errors() -> list[type[CashierError]]:
@@ -80,7 +87,28 @@ def reason_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def provider_event_tables() -> str:
+    """Per module, every event it maps and its effect, from the module's own EVENTS."""
+    lines = [
+        "| effect | what it does to a deposit |",
+        "|---|---|",
+        *(f"| `{effect.value}` | {EFFECT_MEANINGS[effect]} |" for effect in ProviderEffect),
+        "",
+    ]
+    for name in EVENT_MODULES:
+        module = importlib.import_module(f"cashier_providers.{name}")
+        lines += [f"**{name}**", "", "| event | when | effect | detail |", "|---|---|---|---|"]
+        for rule in module.EVENTS:
+            effect = f"`{rule.effect.value}`" if rule.effect else "acknowledged, nothing stored"
+            lines.append(f"| `{rule.event}` | {rule.when or '—'} | {effect} | {rule.detail} |")
+        lines += ["", "Any other event is acknowledged and not stored.", ""]
+    return "\n".join(lines)
+
+
 def render(readme: str) -> str:
+    readme = _PROVIDER_EVENTS.sub(
+        lambda m: m.group(1) + provider_event_tables() + m.group(2), readme
+    )
     readme = _TRANSITIONS.sub(lambda m: m.group(1) + transition_table() + m.group(2), readme)
     readme = _REASONS.sub(lambda m: m.group(1) + reason_table() + m.group(2), readme)
     return _ERRORS.sub(lambda m: m.group(1) + error_table() + m.group(2), readme)

@@ -40,11 +40,14 @@ from cashier_core.money import from_minor_units, to_minor_units
 from cashier_core.providers import (
     CreatedPayment,
     Credentials,
+    EventRule,
     PaymentRequest,
     PaymentStatus,
     WebhookAnswer,
     WebhookEvent,
+    first_rule,
 )
+from cashier_core.signals import ProviderEffect
 from cashier_core.statuses import Status
 
 API_VERSION: Final = "v71"
@@ -60,13 +63,102 @@ SIGNED_FIELDS: Final = (
     "eventCode",
     "success",
 )
-EVENT_TARGETS: Final = {
-    ("AUTHORISATION", "true"): Status.PROVIDER_CONFIRMED,
-    ("AUTHORISATION", "false"): Status.FAILED,
-    ("CANCELLATION", "true"): Status.CANCELLED,
-    ("REFUND", "true"): Status.REFUNDED,
-    ("CHARGEBACK", "true"): Status.CHARGEBACK,
-    ("CHARGEBACK_REVERSED", "true"): Status.MANUAL_REVIEW,
+
+
+def _success(item: Mapping[str, Any]) -> bool:
+    return str(item.get("success", "")).lower() == "true"
+
+
+def _modification(action: str) -> Callable[[Mapping[str, Any]], bool]:
+    def matches(item: Mapping[str, Any]) -> bool:
+        additional = item.get("additionalData")
+        said = additional.get("modification.action") if isinstance(additional, dict) else None
+        return _success(item) and said == action
+
+    return matches
+
+
+E = ProviderEffect
+_PAYMENT = "the payment's pspReference is stored; later events name it in originalReference"
+# Adyen's event codes and what each does (the README's Adyen table is generated
+# from this). Only success "true" moves anything unless a row says otherwise.
+# Dispute events share the dispute's pspReference, so a movement is named by
+# pspReference and eventCode; originalReference names the payment.
+EVENTS: Final = (
+    EventRule("AUTHORISATION", E.CONFIRMED, "success true", _PAYMENT, _success),
+    EventRule("AUTHORISATION", E.FAILED, "success false"),
+    EventRule("CANCELLATION", E.CANCELLED, "success true", "", _success),
+    EventRule(
+        "CANCEL_OR_REFUND",
+        E.REFUND,
+        "success true, modification.action refund",
+        "the item's amount is reversed",
+        _modification("refund"),
+    ),
+    EventRule(
+        "CANCEL_OR_REFUND",
+        E.CANCELLED,
+        "success true, modification.action cancel",
+        "",
+        _modification("cancel"),
+    ),
+    EventRule(
+        "CANCEL_OR_REFUND",
+        E.REVIEW,
+        "success true, no action said",
+        "a person looks",
+        _success,
+    ),
+    EventRule("REFUND", E.REFUND, "success true", "the item's amount is reversed", _success),
+    EventRule("REFUND", E.NOTICE, "success false", "the refund was refused: no money moved"),
+    EventRule(
+        "REFUND_FAILED",
+        E.REINSTATED,
+        "success true",
+        "the refund's amount came back; a person re-credits",
+        _success,
+    ),
+    EventRule(
+        "REFUNDED_REVERSED",
+        E.REINSTATED,
+        "success true",
+        "the refund was returned; a person re-credits",
+        _success,
+    ),
+    EventRule("NOTIFICATION_OF_CHARGEBACK", E.DISPUTE_NOTICE, "", "recorded; no money moves"),
+    EventRule("REQUEST_FOR_INFORMATION", E.DISPUTE_NOTICE, "", "recorded; no money moves"),
+    EventRule("INFORMATION_SUPPLIED", E.NOTICE, "", "recorded"),
+    EventRule(
+        "CHARGEBACK", E.CHARGEBACK, "success true", "the item's amount is reversed", _success
+    ),
+    EventRule(
+        "CHARGEBACK_REVERSED",
+        E.REINSTATED,
+        "success true",
+        "the chargeback's amount came back; a person re-credits",
+        _success,
+    ),
+    EventRule(
+        "SECOND_CHARGEBACK",
+        E.CHARGEBACK,
+        "success true",
+        "reversed again (after a reversed chargeback was re-credited)",
+        _success,
+    ),
+    EventRule(
+        "PREARBITRATION_LOST",
+        E.CHARGEBACK,
+        "success true",
+        "the pre-arbitration was lost: reversed again",
+        _success,
+    ),
+    EventRule("PREARBITRATION_WON", E.NOTICE, "", "recorded: the funds stay"),
+)
+# What a movement returns, for the codes that return one.
+_RETURNS: Final = {
+    "REFUND_FAILED": "REFUND",
+    "REFUNDED_REVERSED": "REFUND",
+    "CHARGEBACK_REVERSED": "CHARGEBACK",
 }
 
 
@@ -179,22 +271,15 @@ class AdyenProvider:
         seen: set[str] = set()
         for item in _items(body):
             code, success = str(item.get("eventCode", "")), str(item.get("success", "")).lower()
-            psp = str(item.get("pspReference", ""))
-            event_id = f"{psp}:{code}:{success}"
-            target = EVENT_TARGETS.get((code, success))
-            if target is None or event_id in seen:
+            psp = _text(item, "pspReference")
+            event_id = f"{psp or ''}:{code}:{success}"
+            rule = first_rule(EVENTS, code, item)
+            if rule is None or rule.effect is None or event_id in seen:
                 continue
             seen.add(event_id)
-            amount = item.get("amount") or {}
-            currency, value = amount.get("currency"), amount.get("value")
             events.append(
-                WebhookEvent(
-                    provider_event_id=event_id,
-                    target=target,
-                    raw_status=f"{code}:{success}",
-                    transaction_id=item.get("merchantReference") or None,
-                    amount=_amount(value, currency),
-                    currency=currency if isinstance(currency, str) else None,
+                _event(
+                    item, event_id=event_id, effect=rule.effect, code=code, success=success, psp=psp
                 )
             )
         return events
@@ -216,8 +301,54 @@ def _is_hex(key: str) -> bool:
     return bool(key)
 
 
+def _text(item: Mapping[str, Any], key: str) -> str | None:
+    value = item.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _event(
+    item: Mapping[str, Any],
+    *,
+    event_id: str,
+    effect: ProviderEffect,
+    code: str,
+    success: str,
+    psp: str | None,
+) -> WebhookEvent:
+    amount = item.get("amount")
+    amount = amount if isinstance(amount, dict) else {}
+    currency, value = amount.get("currency"), amount.get("value")
+    ours = _text(item, "merchantReference")
+    if code == "AUTHORISATION":
+        # Our reference, then the payment link's id we stored when creating it.
+        additional = item.get("additionalData")
+        link = additional.get("paymentLinkId") if isinstance(additional, dict) else None
+        references: tuple[str, ...] = tuple(r for r in (link, psp) if isinstance(r, str) and r)
+        first = False
+    else:
+        # A modification or dispute names the payment in originalReference; its
+        # merchantReference is the refund request's, which may be anyone's.
+        original = _text(item, "originalReference")
+        references = (original,) if original else ()
+        first = bool(original)
+    returned = _RETURNS.get(code)
+    return WebhookEvent(
+        provider_event_id=event_id,
+        effect=effect,
+        raw_status=f"{code}:{success}",
+        transaction_id=ours,
+        provider_references=references,
+        references_first=first,
+        amount=_amount(value, currency),
+        currency=currency if isinstance(currency, str) else None,
+        new_provider_reference=psp if effect is ProviderEffect.CONFIRMED else None,
+        movement_reference=f"{psp}:{code}" if psp else None,
+        reinstates=f"{psp}:{returned}" if psp and returned else None,
+    )
+
+
 def _amount(value: Any, currency: Any) -> Decimal | None:
-    if not isinstance(value, int) or not isinstance(currency, str):
+    if not isinstance(value, int) or isinstance(value, bool) or not isinstance(currency, str):
         return None
     try:
         return from_minor_units(value, currency)

@@ -29,22 +29,31 @@ from cashier_core.money import to_minor_units
 from cashier_core.providers import (
     CreatedPayment,
     Credentials,
+    EventRule,
     PaymentRequest,
     PaymentStatus,
     WebhookAnswer,
     WebhookEvent,
 )
+from cashier_core.signals import ProviderEffect
 from cashier_core.statuses import Status
 from cashier_providers import signing
 
 SIGNATURE_HEADER: Final = "x-sandbox-signature"
-STATUSES: Final = {
-    "succeeded": Status.PROVIDER_CONFIRMED,
-    "failed": Status.FAILED,
-    "cancelled": Status.CANCELLED,
-    "refunded": Status.REFUNDED,
-    "chargeback": Status.CHARGEBACK,
-}
+E = ProviderEffect
+# The sandbox's statuses and what each does (the README's table is generated
+# from this). A refund or chargeback moves its event's amount; its event id
+# names the movement.
+EVENTS: Final = (
+    EventRule("succeeded", E.CONFIRMED, "", "amount and currency are checked against ours"),
+    EventRule("failed", E.FAILED),
+    EventRule("cancelled", E.CANCELLED),
+    EventRule("refunded", E.REFUND, "", "the event's amount is reversed"),
+    EventRule("chargeback", E.CHARGEBACK, "", "the event's amount is reversed"),
+    EventRule("dispute_opened", E.DISPUTE_NOTICE, "", "recorded; no money moves"),
+    EventRule("reinstated", E.REINSTATED, "", "the amount came back; a person re-credits"),
+)
+STATUSES: Final = {rule.event: rule.effect for rule in EVENTS if rule.effect is not None}
 DEFAULT_HOSTED_PAGE: Final = "http://127.0.0.1:3000/_sandbox/pay"
 
 
@@ -102,8 +111,8 @@ class SandboxProvider:
         fields = ("event_id", "status", "amount", "currency")
         if not all(isinstance(document.get(field), str) for field in fields):
             raise WebhookMalformed("event_id, status, amount and currency are strings.")
-        status = STATUSES.get(document["status"])
-        if status is None:
+        effect = STATUSES.get(document["status"])
+        if effect is None:
             raise WebhookMalformed(f"Unknown sandbox status {document['status'][:32]!r}.")
         try:
             amount = Decimal(document["amount"])
@@ -116,12 +125,15 @@ class SandboxProvider:
         return [
             WebhookEvent(
                 provider_event_id=document["event_id"],
-                target=status,
+                effect=effect,
                 raw_status=document["status"],
                 transaction_id=transaction_id if isinstance(transaction_id, str) else None,
-                provider_reference=reference if isinstance(reference, str) else None,
+                provider_references=(reference,) if isinstance(reference, str) else (),
                 amount=amount,
                 currency=document["currency"],
+                movement_reference=document["event_id"]
+                if effect in (E.REFUND, E.CHARGEBACK, E.REINSTATED)
+                else None,
             )
         ]
 

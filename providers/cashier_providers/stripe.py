@@ -4,12 +4,10 @@
   id as client_reference_id and in metadata (on the session and its
   PaymentIntent), with our id as Stripe's idempotency key; redirect to its url.
 - webhooks: the SDK's own WebhookSignature.verify_header, once per accepted
-  secret (rotation). Mapped events:
-  checkout.session.completed (paid) / async_payment_succeeded -> provider_confirmed,
-  async_payment_failed -> failed, checkout.session.expired -> cancelled,
-  charge.refunded (in full) -> refunded, charge.dispute.created -> chargeback.
-  Once a session completes, the PaymentIntent id becomes the provider
-  reference, because refunds and disputes name the PaymentIntent.
+  secret (rotation). What each event does is the EVENTS table below (the
+  README's table is generated from it). Once a session completes, the
+  PaymentIntent id becomes the provider reference, because refunds and
+  disputes name the PaymentIntent (a Dispute carries none of its metadata).
 - The API base URL is a config setting (`api_base`), so stripe-mock can stand in.
 
 The SDK (about 90 ms of import) is imported inside the calls that need it.
@@ -25,6 +23,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from cashier_core.errors import (
+    CashierError,
     ProviderRefused,
     ProviderUnavailable,
     WebhookMalformed,
@@ -35,11 +34,14 @@ from cashier_core.money import currency_exponent
 from cashier_core.providers import (
     CreatedPayment,
     Credentials,
+    EventRule,
     PaymentRequest,
     PaymentStatus,
     WebhookAnswer,
     WebhookEvent,
+    first_rule,
 )
+from cashier_core.signals import ProviderEffect
 from cashier_core.statuses import Status
 
 SIGNATURE_HEADER: Final = "stripe-signature"
@@ -171,27 +173,12 @@ class StripeProvider:
             event_id, kind, obj = event["id"], event["type"], event["data"]["object"]
         except (ValueError, KeyError, TypeError):
             raise WebhookMalformed() from None
-        if not isinstance(obj, dict) or not isinstance(event_id, str):
+        if not isinstance(obj, dict) or not isinstance(event_id, str) or not isinstance(kind, str):
             raise WebhookMalformed()
-        mapped = _map_event(kind, obj)
-        if mapped is None:
+        rule = first_rule(EVENTS, kind, obj)
+        if rule is None or rule.effect is None:
             return []
-        target, amount_minor, currency, transaction_id, reference, new_reference = mapped
-        currency_code = currency.upper() if isinstance(currency, str) else None
-        return [
-            WebhookEvent(
-                provider_event_id=event_id,
-                target=target,
-                raw_status=kind,
-                transaction_id=transaction_id,
-                provider_reference=reference,
-                amount=from_stripe_amount(amount_minor, currency_code)
-                if isinstance(amount_minor, int) and currency_code
-                else None,
-                currency=currency_code,
-                new_provider_reference=new_reference,
-            )
-        ]
+        return [_event(event_id, kind, rule.effect, obj)]
 
     def answer(self) -> WebhookAnswer:
         return WebhookAnswer()
@@ -226,65 +213,169 @@ class StripeProvider:
         return None
 
 
-_Mapped = tuple[Status, Any, Any, str | None, str | None, str | None]
-
-
 def _metadata_id(obj: Mapping[str, Any]) -> str | None:
     metadata = obj.get("metadata") or {}
     value = metadata.get("transaction_id") if isinstance(metadata, dict) else None
     return value if isinstance(value, str) else None
 
 
-def _map_event(kind: str, obj: dict[str, Any]) -> _Mapped | None:  # noqa: PLR0911 - one per event type
-    if kind.startswith("checkout.session."):
-        transaction_id = obj.get("client_reference_id") or _metadata_id(obj)
-        session_id = obj.get("id")
-        intent = obj.get("payment_intent") if isinstance(obj.get("payment_intent"), str) else None
-        paid = {
-            "checkout.session.completed": obj.get("payment_status")
-            in ("paid", "no_payment_required"),
-            "checkout.session.async_payment_succeeded": True,
-        }
-        if kind in paid:
-            if not paid[kind]:
-                return None  # completed but unpaid: an async method; its own event follows
-            target = Status.PROVIDER_CONFIRMED
-        elif kind == "checkout.session.async_payment_failed":
-            target = Status.FAILED
-        elif kind == "checkout.session.expired":
-            target = Status.CANCELLED
-        else:
+def _text(obj: Mapping[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    if isinstance(value, dict):  # an expanded object
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+def _paid(session: Mapping[str, Any]) -> bool:
+    return session.get("payment_status") in ("paid", "no_payment_required")
+
+
+def _inquiry(dispute: Mapping[str, Any]) -> bool:
+    """An inquiry (a retrieval request) moves no money; its statuses start with warning_."""
+    status = dispute.get("status")
+    return isinstance(status, str) and status.startswith("warning_")
+
+
+def _refund_failed(refund: Mapping[str, Any]) -> bool:
+    return refund.get("status") in ("failed", "canceled")
+
+
+def _won(dispute: Mapping[str, Any]) -> bool:
+    return dispute.get("status") == "won"
+
+
+E = ProviderEffect
+# Stripe's events and what each does (the README's Stripe table is generated
+# from this). Disputes: a card dispute's funds are withdrawn when it opens and
+# charge.dispute.funds_withdrawn follows; both name the same movement, so
+# whichever comes first reverses it once. An inquiry (status warning_*) moves
+# no money. Refunds: charge.refunded fires for partial refunds too, with the
+# running total in amount_refunded.
+EVENTS: Final = (
+    EventRule(
+        "checkout.session.completed",
+        E.CONFIRMED,
+        "payment_status is paid or no_payment_required",
+        "amount_total; the PaymentIntent becomes the reference",
+        _paid,
+    ),
+    EventRule(
+        "checkout.session.completed",
+        None,
+        "payment_status is unpaid (an async method: its own event follows)",
+    ),
+    EventRule("checkout.session.async_payment_succeeded", E.CONFIRMED, "", "amount_total"),
+    EventRule("checkout.session.async_payment_failed", E.FAILED),
+    EventRule("checkout.session.expired", E.CANCELLED),
+    EventRule(
+        "charge.refunded",
+        E.REFUND,
+        "a refund of all or part",
+        "amount_refunded, the running total: reverses what it adds",
+    ),
+    EventRule(
+        "charge.refund.updated",
+        E.REINSTATED,
+        "the refund failed or was canceled",
+        "the refund's amount comes back; a person re-credits",
+        _refund_failed,
+    ),
+    EventRule("charge.refund.updated", None, "any other refund status"),
+    EventRule(
+        "refund.failed",
+        E.REINSTATED,
+        "",
+        "the refund's amount comes back; a person re-credits",
+        _refund_failed,
+    ),
+    EventRule(
+        "charge.dispute.created",
+        E.DISPUTE_NOTICE,
+        "an inquiry (status warning_*)",
+        "recorded; no money moves",
+        _inquiry,
+    ),
+    EventRule(
+        "charge.dispute.created", E.CHARGEBACK, "a dispute", "the dispute's amount is reversed"
+    ),
+    EventRule(
+        "charge.dispute.funds_withdrawn",
+        E.CHARGEBACK,
+        "",
+        "the dispute's amount is reversed (once, with charge.dispute.created)",
+    ),
+    EventRule(
+        "charge.dispute.funds_reinstated",
+        E.REINSTATED,
+        "",
+        "the dispute's amount comes back; a person re-credits",
+    ),
+    EventRule(
+        "charge.dispute.closed",
+        E.REINSTATED,
+        "status won",
+        "as funds_reinstated (once, with it)",
+        _won,
+    ),
+    EventRule("charge.dispute.closed", E.NOTICE, "lost, or an inquiry closed", "recorded"),
+    EventRule("charge.dispute.updated", E.NOTICE, "", "recorded"),
+)
+
+
+def _event(event_id: str, kind: str, effect: ProviderEffect, obj: dict[str, Any]) -> WebhookEvent:
+    currency = obj.get("currency")
+    currency_code = currency.upper() if isinstance(currency, str) else None
+
+    def amount(key: str) -> Decimal | None:
+        value = obj.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or not currency_code:
             return None
-        new_reference = intent if target is Status.PROVIDER_CONFIRMED else None
-        return (
-            target,
-            obj.get("amount_total"),
-            obj.get("currency"),
-            transaction_id,
-            session_id,
-            new_reference,
-        )
-    if kind == "charge.refunded":
-        if not obj.get("refunded"):
-            return None  # a partial refund is settled by BackOffice, not by this event
-        return (
-            Status.REFUNDED,
-            obj.get("amount"),
-            obj.get("currency"),
-            _metadata_id(obj),
-            obj.get("payment_intent"),
-            None,
-        )
-    if kind == "charge.dispute.created":
-        return (
-            Status.CHARGEBACK,
-            obj.get("amount"),
-            obj.get("currency"),
-            _metadata_id(obj),
-            obj.get("payment_intent"),
-            None,
-        )
-    return None
+        try:
+            return from_stripe_amount(value, currency_code)
+        except CashierError:  # a currency we do not know: decided as an unreadable amount
+            return None
+
+    intent = _text(obj, "payment_intent")
+    obj_id = _text(obj, "id")
+    references = tuple(r for r in (intent,) if r)
+    transaction_id = _metadata_id(obj)
+    moved: Decimal | None
+    new_reference = movement = reinstates = None
+    cumulative = False
+    if kind.startswith("checkout.session."):
+        transaction_id = _text(obj, "client_reference_id") or transaction_id
+        references = tuple(r for r in (obj_id, intent) if r)
+        moved = amount("amount_total")
+        new_reference = intent if effect is ProviderEffect.CONFIRMED else None
+    elif kind == "charge.refunded":
+        moved = amount("amount_refunded")
+        movement = f"refunds-to:{moved}" if moved is not None else None
+        cumulative = True
+    elif kind in ("charge.refund.updated", "refund.failed"):
+        moved = amount("amount")
+        movement = f"{obj_id}:failed" if obj_id else None
+    else:
+        # A dispute: its own metadata is empty; it names the PaymentIntent and the charge.
+        moved = amount("amount")
+        withdrawn = f"{obj_id}:withdrawn" if obj_id else None
+        if effect is ProviderEffect.REINSTATED:
+            movement = f"{obj_id}:reinstated" if obj_id else None
+            reinstates = withdrawn
+        else:
+            movement = withdrawn
+    return WebhookEvent(
+        provider_event_id=event_id,
+        effect=effect,
+        raw_status=kind,
+        transaction_id=transaction_id,
+        provider_references=references,
+        amount=moved,
+        currency=currency_code,
+        new_provider_reference=new_reference,
+        movement_reference=movement,
+        cumulative=cumulative,
+        reinstates=reinstates,
+    )
 
 
 PROVIDER = StripeProvider()

@@ -7,6 +7,7 @@ each status change. Requests refuse unknown fields, as the public API's do.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import IntEnum
 from typing import Annotated, Literal, Self
 
@@ -16,6 +17,7 @@ from pydantic import Field, StringConstraints
 from cashier_core.backoffice import ActionResult, Reconciliation
 from cashier_core.models import Transaction, WebhookDelivery
 from cashier_core.money import format_amount
+from cashier_core.positions import deposit_money
 from cashier_core.schemas import (
     AmountText,
     CurrencyText,
@@ -95,6 +97,13 @@ class OperatorTransaction(Reply):
     updated_at: datetime
     waiting_reason: str  # why it is where it is: the last change's reason
     history: list[OperatorStatusChange]
+    # Where a deposit's money stands (positions.py): what it put on the account
+    # and what was taken back from it, what came back after a reversal, and
+    # what a credit would move now.
+    credited_amount: str | None = None
+    reversed_amount: str | None = None
+    reinstated_amount: str | None = None
+    to_credit: str | None = None
 
     @classmethod
     def of(cls, transaction: Transaction) -> Self:
@@ -103,14 +112,23 @@ class OperatorTransaction(Reply):
         shown = TransactionReply.of(transaction).model_dump(
             exclude={"history", "redirect_url", "instructions"}
         )
+        money = deposit_money(transaction) if transaction.type is TransactionType.DEPOSIT else None
+
+        def shown_money(value: Decimal) -> str:
+            return format_amount(value, transaction.currency)
+
         return cls(
             **shown,
+            credited_amount=shown_money(money.credited) if money else None,
+            reversed_amount=shown_money(money.taken_back) if money else None,
+            reinstated_amount=shown_money(money.reinstated) if money else None,
+            to_credit=shown_money(max(money.to_credit, Decimal(0))) if money else None,
             customer_id=transaction.customer_id,
             brand_id=transaction.brand_id,
             waiting_reason=transaction.history[-1].reason if transaction.history else "",
             history=[
                 OperatorStatusChange(
-                    **StatusChangeReply.of(change).model_dump(),
+                    **StatusChangeReply.of(change, transaction.currency).model_dump(),
                     source=change.source,
                     note=change.reason,
                 )

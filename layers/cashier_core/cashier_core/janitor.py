@@ -21,7 +21,13 @@ from typing import Final
 
 from cashier_core.cashier import Cashier
 from cashier_core.credit_queue import CreditQueue
-from cashier_core.lifecycle import JanitorFinding, JanitorGaveUp, ProviderReport, Signal
+from cashier_core.lifecycle import (
+    JanitorFinding,
+    JanitorGaveUp,
+    ProviderEffect,
+    ProviderReport,
+    Signal,
+)
 from cashier_core.logs import logger
 from cashier_core.models import Transaction
 from cashier_core.providers import get_provider
@@ -115,9 +121,12 @@ def _ask(
         return None
     if answer is None:
         return None
+    effect = ProviderEffect.of_status(answer.status)
+    if effect is None:
+        return None  # created, pending, credited: nothing a provider's answer may say
     return ProviderReport(
         provider=provider.name,
-        target=answer.status,
+        effect=effect,
         raw_status=f"status query: {answer.status.api_name}",
         amount=answer.amount,
         currency=answer.currency,

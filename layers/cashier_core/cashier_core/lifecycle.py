@@ -15,13 +15,30 @@ decided on, and storage turns the table into the write's condition.
 
 from __future__ import annotations
 
-from cashier_core.models import LedgerKind, Transaction
-from cashier_core.moves import FieldValue, LedgerMovement, Move, Outcome, awaits_credit
+from dataclasses import replace
+from decimal import Decimal
+
+from cashier_core.models import (
+    LedgerKind,
+    MoneyEffect,
+    Transaction,
+    ledger_entry_id,
+    movement_entry_id,
+)
+from cashier_core.moves import (
+    FieldValue,
+    LedgerMovement,
+    MoneyRecord,
+    Move,
+    Outcome,
+    awaits_credit,
+)
 from cashier_core.moves import already as _already
 from cashier_core.moves import apply as _apply
 from cashier_core.moves import money_text as _money
 from cashier_core.moves import refuse as _refuse
 from cashier_core.operator_decisions import decide_operator_action
+from cashier_core.positions import deposit_money
 from cashier_core.signals import (
     CreditAttempt,
     CreditRefused,
@@ -31,6 +48,7 @@ from cashier_core.signals import (
     OperatorActionKind,
     PaymentNotStarted,
     PaymentStarted,
+    ProviderEffect,
     ProviderReport,
     Signal,
     SweepCheck,
@@ -50,6 +68,7 @@ __all__ = [
     "Outcome",
     "PaymentNotStarted",
     "PaymentStarted",
+    "ProviderEffect",
     "ProviderReport",
     "Signal",
     "SweepCheck",
@@ -96,14 +115,25 @@ def decide(transaction: Transaction, signal: Signal) -> Move:  # noqa: PLR0911 -
 
 def decide_unmatched(report: ProviderReport) -> Move:
     """A verified provider event that names no transaction of ours: stored (so
-    the provider's retries de-duplicate) and acknowledged, never applied. A
-    refund or dispute is the exception: it may name the payment by a reference
-    we only learn from the payment's success (a Stripe dispute names the
-    PaymentIntent), which can arrive later, so the provider is asked to retry
-    rather than the reversal being forgotten and the late success credited."""
-    if report.target in (S.REFUNDED, S.CHARGEBACK):
+    the provider's retries de-duplicate) and acknowledged, never applied. An
+    event that moves or returns money is the exception: it may name the payment
+    by a reference we only learn from the payment's success (a Stripe dispute
+    names the PaymentIntent), which can arrive later, so it is parked and looked
+    up again rather than forgotten."""
+    if report.effect in _MONEY_EFFECTS:
         return Move(Outcome.RETRY, note="reversal for no transaction found yet")
     return Move(Outcome.IGNORE, note=UNKNOWN_TRANSACTION)
+
+
+_MONEY_EFFECTS = frozenset(
+    {ProviderEffect.REFUND, ProviderEffect.CHARGEBACK, ProviderEffect.REINSTATED}
+)
+_STATUS_EFFECTS = {
+    ProviderEffect.FAILED: R.PAYMENT_FAILED,
+    ProviderEffect.CANCELLED: R.PAYMENT_CANCELLED,
+    ProviderEffect.REVIEW: R.UNDER_REVIEW,
+}
+_NOT_PAID = (S.CREATED, S.PENDING_PAYMENT, S.FAILED, S.CANCELLED)
 
 
 def _provider_report(transaction: Transaction, report: ProviderReport) -> Move:  # noqa: PLR0911
@@ -112,55 +142,192 @@ def _provider_report(transaction: Transaction, report: ProviderReport) -> Move: 
         return Move(Outcome.IGNORE, note=f"{report.raw_status} names a withdrawal")
     if transaction.provider != report.provider:
         return Move(Outcome.IGNORE, note="another provider's deposit")
-    target, status = report.target, transaction.status
+    effect = report.effect
     said = f"provider reported {report.raw_status}"
-    if target is S.PROVIDER_CONFIRMED:
+    if effect is ProviderEffect.CONFIRMED:
         return _provider_success(transaction, report)
-    if status is target:
-        return _already(transaction)
-    if target in (S.REFUNDED, S.CHARGEBACK):
+    if effect in (ProviderEffect.REFUND, ProviderEffect.CHARGEBACK):
         return _provider_reversal(transaction, report)
-    if target is S.FAILED:
-        return _apply(transaction, target, R.PAYMENT_FAILED, said)
-    if target is S.CANCELLED:
-        return _apply(transaction, target, R.PAYMENT_CANCELLED, said)
-    if target is S.MANUAL_REVIEW:
-        return _apply(transaction, target, R.UNDER_REVIEW, said)
-    # created, pending_payment, credited, credit_failed are never a provider's to say.
-    return _refuse(transaction, target)
+    if effect is ProviderEffect.REINSTATED:
+        return _provider_reinstated(transaction, report)
+    if effect is ProviderEffect.DISPUTE_NOTICE:
+        return Move(Outcome.RECORD, note=f"{said}: a dispute was opened; no money moved yet")
+    if effect is ProviderEffect.NOTICE:
+        return Move(Outcome.RECORD, note=said)
+    target = effect.status
+    if target is None:  # pragma: no cover - every other effect names a status
+        return Move(Outcome.IGNORE, note=said)
+    if transaction.status is target:
+        return _already(transaction)
+    return _apply(transaction, target, _STATUS_EFFECTS[effect], said)
 
 
-def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move:  # noqa: PLR0911
-    """A refund or a dispute the provider reports."""
-    target, status = report.target, transaction.status
+def _reported_amount(transaction: Transaction, report: ProviderReport) -> Decimal | None:
+    """The amount a reversal or reinstatement reports in the deposit's currency,
+    or None when it reports none (the whole of what is left)."""
+    if report.amount is None and report.currency is None:
+        return None
+    if (
+        report.amount is None
+        or not report.amount.is_finite()
+        or report.amount <= 0
+        or report.currency != transaction.currency
+    ):
+        raise _Unreadable()
+    return report.amount
+
+
+class _Unreadable(Exception):
+    """A reported amount that is not a positive amount of the deposit's currency."""
+
+
+def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move:  # noqa: PLR0911, PLR0912
+    """A refund or a dispute's withdrawal: the amount the provider reports is
+    reversed, as its own ledger entry, never more than is on the account."""
+    refund = report.effect is ProviderEffect.REFUND
+    final = S.REFUNDED if refund else S.CHARGEBACK
+    status = transaction.status
     said = f"provider reported {report.raw_status}"
-    if status in (S.CREATED, S.PENDING_PAYMENT, S.FAILED, S.CANCELLED):
+    if status in _NOT_PAID:
         # Out of order, or a payment we never saw succeed: a person looks, so
         # that a success arriving later can never credit money already gone.
         note = f"{said} before the payment was confirmed"
         return _apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, note)
-    if status in (S.REFUNDED, S.CHARGEBACK):
-        # Already reversed or stopped: another reversal changes nothing and
-        # never reopens review (a reversed chargeback is its own event).
-        return _refuse(transaction, target)
-    code = R.REFUNDED if target is S.REFUNDED else R.CHARGEBACK
-    partial = _partial_reversal(transaction, report)
-    if status is S.CREDITED:
-        # Only a credited deposit has money on the account to take back, and a
-        # reversal takes the whole deposit: another amount is for BackOffice
-        # (counted and alarmed as PartialReversalRefused by the webhook).
-        if partial is not None:
-            return Move(Outcome.REFUSE, note=partial, target=target, needs_person=True)
-        return _apply(transaction, target, code, said, ledger=LedgerKind.REVERSAL)
-    if partial is not None:
-        # Part of a deposit not yet credited went back: never final, never
-        # credited whole; a person decides what is owed.
+    money = deposit_money(transaction)
+    reference = report.movement_reference
+    if reference is not None and reference in money.references:
+        return _already(transaction, f"{said}: this movement is recorded")
+    try:
+        reported = _reported_amount(transaction, report)
+    except _Unreadable:
+        what = f"{said} with an amount the deposit cannot take: {_reported(report)}"
         if status is S.MANUAL_REVIEW:
-            return _already(transaction, partial)
-        return _apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, f"{said}; {partial}")
-    # Before the credit (or during review) a whole refund or dispute stops the
-    # credit: the provider is taking back money we never passed on.
-    return _apply(transaction, target, code, said)
+            return Move(Outcome.RECORD, note=what, needs_person=True)
+        if status in (S.REFUNDED, S.CHARGEBACK):
+            return Move(Outcome.REFUSE, note=what, target=final, needs_person=True)
+        return _replace_person(_apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, what))
+    if report.cumulative and reported is not None:
+        # A running total of the payment's refunds: this event's share is what
+        # the total adds to the refunds already recorded; a total seen before
+        # (or an older, smaller one arriving late) adds nothing.
+        total = reported
+        reported = total - money.refunded
+        if reported <= 0:
+            return _already(
+                transaction,
+                f"{said}: refunds up to {_money(total, transaction.currency)} are recorded",
+            )
+        reference = reference or f"refunds-to:{total}"
+    on_account = money.on_account
+    code_whole = R.REFUNDED if refund else R.CHARGEBACK
+    code_part = R.PARTIALLY_REFUNDED if refund else R.PARTIAL_CHARGEBACK
+    if status in (S.REFUNDED, S.CHARGEBACK):
+        # Nothing is left to take: the money left twice at the provider. Never
+        # reopens review on its own; a person is alarmed.
+        return Move(
+            Outcome.REFUSE,
+            note=f"{said} after the deposit was {status.api_name}",
+            target=final,
+            needs_person=True,
+        )
+    if on_account > 0 or status is S.CREDITED:
+        asked = on_account if reported is None else reported
+        taken = min(asked, on_account)
+        left = on_account - taken
+        entry_id = _reversal_entry_id(transaction, money.reversals, reference)
+        record = MoneyRecord(MoneyEffect.REVERSAL, taken, reference)
+        if asked > on_account or taken <= 0:
+            note = (
+                f"{said}: {_money(asked, transaction.currency)} is more than the "
+                f"{_money(on_account, transaction.currency)} left on the account"
+            )
+            if taken <= 0:
+                return _replace_person(_apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, note))
+            move = _apply(
+                transaction,
+                S.MANUAL_REVIEW,
+                code_part,
+                f"{note}; {_money(taken, transaction.currency)} reversed",
+                ledger=LedgerKind.REVERSAL,
+                money=record,
+                entry_id=entry_id,
+            )
+            return _replace_person(move)
+        if left == 0:
+            target, code = final, code_whole
+        else:
+            stays = status in (S.CREDITED, S.MANUAL_REVIEW)
+            target, code = (status if stays else S.MANUAL_REVIEW), code_part
+        note = f"{said}: {_money(taken, transaction.currency)} reversed"
+        return _apply(
+            transaction,
+            target,
+            code,
+            note,
+            ledger=LedgerKind.REVERSAL,
+            money=record,
+            entry_id=entry_id,
+        )
+    # Not credited yet (confirmed, credit failed, or in review): nothing to take
+    # from the account; what the provider took back is recorded so that a later
+    # credit owes that much less. All of it stops the credit.
+    owed = money.owed
+    asked = owed if reported is None else reported
+    if _is_captured_amount(transaction, report) or asked >= owed:
+        record = MoneyRecord(MoneyEffect.REVERSED_BEFORE_CREDIT, min(asked, owed), reference)
+        move = _apply(transaction, final, code_whole, said, money=record)
+        return _replace_person(move) if asked > owed else move
+    record = MoneyRecord(MoneyEffect.REVERSED_BEFORE_CREDIT, asked, reference)
+    part, whole = _money(asked, transaction.currency), _money(owed, transaction.currency)
+    note = f"{said}: {part} of {whole} went back before the credit"
+    return _apply(transaction, S.MANUAL_REVIEW, code_part, note, money=record)
+
+
+def _provider_reinstated(transaction: Transaction, report: ProviderReport) -> Move:
+    """Money taken back came back to us (a dispute won, a chargeback reversed, a
+    refund that failed): never credited on a provider's word; it waits in review
+    for a person, who re-credits it through the one credit path."""
+    said = f"provider reported {report.raw_status}"
+    money = deposit_money(transaction)
+    reference = report.movement_reference
+    if reference is not None and reference in money.references:
+        return _already(transaction, f"{said}: this movement is recorded")
+    if transaction.status in _NOT_PAID or money.reinstatable <= 0:
+        return Move(Outcome.RECORD, note=f"{said}: nothing was taken back to return")
+    if report.reinstates is not None and report.reinstates not in money.references:
+        return Move(Outcome.RECORD, note=f"{said}: {report.reinstates} took nothing to return")
+    try:
+        reported = _reported_amount(transaction, report)
+    except _Unreadable:
+        reported = None  # a person reads the event; what may return is capped below
+    returned = money.reinstatable if reported is None else min(reported, money.reinstatable)
+    record = MoneyRecord(MoneyEffect.REINSTATED, returned, reference)
+    note = f"{said}: {_money(returned, transaction.currency)} came back; re-credit after review"
+    move = _apply(transaction, S.MANUAL_REVIEW, R.FUNDS_REINSTATED, note, money=record)
+    return _replace_person(move)
+
+
+def _reversal_entry_id(transaction: Transaction, earlier: int, reference: str | None) -> str:
+    if reference is not None:
+        return movement_entry_id(transaction.transaction_id, LedgerKind.REVERSAL, reference)
+    return ledger_entry_id(transaction.transaction_id, LedgerKind.REVERSAL, earlier + 1)
+
+
+def _is_captured_amount(transaction: Transaction, report: ProviderReport) -> bool:
+    """In review after a mismatch, what the provider captured is what it can take back."""
+    captured = transaction.provider_amount, transaction.provider_currency
+    return captured[0] is not None and (report.amount, report.currency) == captured
+
+
+def _replace_person(move: Move) -> Move:
+    """Money moved at the provider that a person must look at: alarmed."""
+    return replace(move, needs_person=True)
+
+
+def _reported(report: ProviderReport) -> str:
+    if report.amount is not None and report.currency is not None:
+        return _money(report.amount, report.currency)
+    return "an incomplete amount"
 
 
 def _provider_success(transaction: Transaction, report: ProviderReport) -> Move:
@@ -201,27 +368,6 @@ def _provider_success(transaction: Transaction, report: ProviderReport) -> Move:
     return _apply(
         transaction, S.PROVIDER_CONFIRMED, R.PAYMENT_CONFIRMED, said, set_fields=reference
     )
-
-
-def _partial_reversal(transaction: Transaction, report: ProviderReport) -> str | None:
-    """Why a refund or dispute is not of the whole deposit, or None. The ledger
-    reverses whole deposits only; another amount on a credited deposit is
-    recorded for BackOffice rather than taking more than the provider did."""
-    if report.amount is None and report.currency is None:
-        return None  # the module reports a whole reversal without an amount
-    if report.amount == transaction.amount and report.currency == transaction.currency:
-        return None
-    # In review after a mismatch, what the provider captured is what it can take back.
-    captured = (transaction.provider_amount, transaction.provider_currency)
-    if captured[0] is not None and (report.amount, report.currency) == captured:
-        return None
-    reported = (
-        _money(report.amount, report.currency)
-        if report.amount is not None and report.currency is not None
-        else "an incomplete amount"
-    )
-    expected = _money(transaction.amount, transaction.currency)
-    return f"partial reversal: {reported} of {expected}"
 
 
 def _confirmation_needs_review(transaction: Transaction, report: ProviderReport) -> str | None:
@@ -281,10 +427,20 @@ def _credit_attempt(transaction: Transaction) -> Move:
         return Move(Outcome.ALREADY, note="already credited", target=S.CREDITED)
     if transaction.status is not S.PROVIDER_CONFIRMED:
         return Move(Outcome.SKIP, note=f"not creditable: {transaction.status.api_name}")
+    # What is owed now: the amount, less what the provider took back before
+    # the credit, plus what came back after a reversal, less what is on the account.
+    money = deposit_money(transaction)
+    owed = money.to_credit
+    if owed <= 0:
+        record = MoneyRecord(MoneyEffect.CREDIT, Decimal(0))
+        note = "nothing left to credit: the provider took it all back"
+        return _apply(transaction, S.CREDITED, R.CREDITED, note, money=record)
     return _apply(
         transaction,
         S.CREDITED,
         R.CREDITED,
         "credited to the trading account",
         ledger=LedgerKind.CREDIT,
+        money=MoneyRecord(MoneyEffect.CREDIT, owed),
+        entry_id=ledger_entry_id(transaction.transaction_id, LedgerKind.CREDIT, money.credits + 1),
     )

@@ -7,6 +7,7 @@ so field names here are the names in the seed. Unknown fields are refused.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -66,6 +67,19 @@ class AmountLimits(DomainModel):
         _check_currency_scale(self.max_amount, currency)
 
 
+class MoneyEffect(StrEnum):
+    """What a change did to a deposit's money (positions.py adds these up)."""
+
+    CREDIT = "credit"  # credited to the account (ledger entry)
+    REVERSAL = "reversal"  # taken back from the account: a refund or a chargeback (ledger entry)
+    # The provider took it back before we credited anything: no ledger entry,
+    # but a later credit owes that much less.
+    REVERSED_BEFORE_CREDIT = "reversed_before_credit"
+    # Money taken back came back to us (a dispute won, a refund failed): no
+    # ledger entry; a person re-credits it through the one credit path.
+    REINSTATED = "reinstated"
+
+
 class StatusChange(DomainModel):
     status: Status
     at: datetime
@@ -75,6 +89,12 @@ class StatusChange(DomainModel):
     source: str
     # What the customer is told; None on changes written before codes existed.
     code: PublicReason | None = None
+    # The money this change moved or recorded, unsigned (None on changes that
+    # move none, and on changes written before amounts were recorded).
+    money_effect: MoneyEffect | None = None
+    money_amount: Decimal | None = None
+    # The provider's id of that movement (a refund, a dispute's withdrawal).
+    money_reference: str | None = None
 
     @property
     def public_reason(self) -> PublicReason:
@@ -323,6 +343,7 @@ class LedgerEntry(DomainModel):
         kind: LedgerKind,
         at: datetime,
         amount: Decimal | None = None,
+        entry_id: str | None = None,
     ) -> Self:
         """The entry of the movement about to be applied to `transaction` as read,
         for `amount` (unsigned; the transaction's own amount when not given).
@@ -333,7 +354,7 @@ class LedgerEntry(DomainModel):
         earlier = sum(1 for change in transaction.history if change.status in kind.enters)
         moved = transaction.amount if amount is None else amount
         return cls(
-            entry_id=ledger_entry_id(transaction.transaction_id, kind, earlier + 1),
+            entry_id=entry_id or ledger_entry_id(transaction.transaction_id, kind, earlier + 1),
             account_id=transaction.account_id,
             transaction_id=transaction.transaction_id,
             kind=kind,
@@ -353,6 +374,15 @@ class LedgerEntry(DomainModel):
             currency=account.currency,
             created_at=at,
         )
+
+
+def movement_entry_id(transaction_id: str, kind: LedgerKind, reference: str) -> str:
+    """A movement named by the provider (a refund, a dispute's withdrawal): its
+    id is the provider's, so every event reporting it lands it once. A long
+    reference is hashed to keep the key small."""
+    if len(reference) > 128 or not reference.isprintable():
+        reference = "h-" + hashlib.sha256(reference.encode("utf-8")).hexdigest()
+    return f"{transaction_id}#{kind.value}#{reference}"
 
 
 def ledger_entry_id(transaction_id: str, kind: LedgerKind, occurrence: int = 1) -> str:

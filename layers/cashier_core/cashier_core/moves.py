@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from cashier_core.errors import CashierError
-from cashier_core.models import LedgerKind, Transaction
+from cashier_core.models import LedgerKind, MoneyEffect, Transaction
 from cashier_core.money import format_amount
 from cashier_core.statuses import (
     PublicReason,
@@ -38,12 +38,27 @@ class Outcome(StrEnum):
     IGNORE = "ignore"  # the signal is not about this kind of transaction: recorded, never applied
     SKIP = "skip"  # nothing to do (a job's signal that another writer overtook)
     RETRY = "retry"  # not yet decidable: nothing is stored, the sender retries
+    RECORD = (
+        "record"  # a provider's news that moves nothing (a dispute inquiry): kept for BackOffice
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class LedgerMovement:
     kind: LedgerKind
     amount: Decimal  # unsigned; the kind gives the sign
+    # Chosen by the decision (from the provider's movement, or by counting the
+    # movements the history shows); None: models.LedgerEntry.for_transaction's.
+    entry_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyRecord:
+    """The money a change moved or recorded, kept in its history entry (positions.py)."""
+
+    effect: MoneyEffect
+    amount: Decimal  # unsigned
+    reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +74,7 @@ class Move:
     # Nothing was applied but money moved at the provider: alarm a person.
     needs_person: bool = False
     set_fields: Mapping[str, FieldValue] = field(default_factory=dict)
+    money: MoneyRecord | None = None
 
     @property
     def writes(self) -> bool:
@@ -79,11 +95,13 @@ def apply(
     by_operator: bool = False,
     ledger: LedgerKind | None = None,
     set_fields: Mapping[str, FieldValue] | None = None,
+    money: MoneyRecord | None = None,
+    entry_id: str | None = None,
 ) -> Move:
     """A change from the current status, if the table allows it for this signal's
     kind of author (statuses.OPERATOR_ONLY: a person's only); otherwise a
     refusal. A move is never wider than the table. A ledger movement moves the
-    transaction's own amount."""
+    recorded money's amount, or else the transaction's own."""
     source = transaction.status
     sources = allowed_sources if by_operator else automatic_sources
     if source not in sources(transaction.type, target):
@@ -93,10 +111,13 @@ def apply(
         code=code,
         note=note,
         target=target,
-        ledger=LedgerMovement(ledger, transaction.amount) if ledger else None,
+        ledger=LedgerMovement(ledger, money.amount if money else transaction.amount, entry_id)
+        if ledger
+        else None,
         sources=frozenset({source}),
         enqueue=awaits_credit(transaction.type, target),
         set_fields=set_fields or {},
+        money=money,
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from cashier_core.models import LedgerKind, Transaction
 from cashier_core.moves import Move, Outcome, already, apply, money_text, refuse
+from cashier_core.positions import deposit_money
 from cashier_core.signals import OperatorAction, OperatorActionKind
 from cashier_core.statuses import PublicReason, Status, TransactionType
 
@@ -66,6 +67,10 @@ def decide_operator_action(transaction: Transaction, action: OperatorAction) -> 
             if status is S.FAILED:
                 return already(transaction)
             if status is not S.MANUAL_REVIEW:
+                return refuse(transaction, S.FAILED)
+            if deposit_money(transaction).on_account > 0:
+                # Credited money is on the account: "failed" would strand it
+                # there. A person credits (settles what is owed) instead.
                 return refuse(transaction, S.FAILED)
             return person(S.FAILED, R.REVIEW_DECLINED, f"rejected after review: {note}")
         case OperatorActionKind.RETRY_FAILED_CREDIT:

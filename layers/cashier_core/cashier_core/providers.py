@@ -9,14 +9,15 @@ that needs it, so listing methods never pays for it.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from cashier_core.models import ProviderConfig, Transaction
 from cashier_core.settings import settings
+from cashier_core.signals import ProviderEffect
 from cashier_core.statuses import Status
 
 
@@ -52,19 +53,60 @@ class CreatedPayment:
 
 @dataclass(frozen=True, slots=True)
 class WebhookEvent:
-    """One provider event, normalized. Our transaction id or the provider's
-    reference (or both) find the transaction."""
+    """One provider event, normalized. The provider's references of the payment
+    and our transaction id find the transaction, in the order the module gives:
+    a refund names the payment by the provider's reference, and its own
+    merchant reference may be anyone's."""
 
     provider_event_id: str
-    target: Status
+    effect: ProviderEffect
     raw_status: str
     transaction_id: str | None = None
-    provider_reference: str | None = None
+    # Every reference of the payment this event may carry, most specific first.
+    provider_references: tuple[str, ...] = ()
+    # Look the payment up by its provider references before our own id.
+    references_first: bool = False
     amount: Decimal | None = None
     currency: str | None = None
     # The reference the provider uses for this payment from now on (Stripe's
-    # PaymentIntent once a Checkout Session completes); stored with the change.
+    # PaymentIntent once a Checkout Session completes, Adyen's pspReference of
+    # the authorisation); stored with the change.
     new_provider_reference: str | None = None
+    # The provider's id of this movement of money (signals.ProviderReport).
+    movement_reference: str | None = None
+    cumulative: bool = False
+    # For money coming back: the movement it returns (a dispute's withdrawal);
+    # nothing returns unless that movement is recorded.
+    reinstates: str | None = None
+
+    @property
+    def target(self) -> Status | None:
+        """The status the event asks for, where it asks for one (delivery records)."""
+        return self.effect.status
+
+
+def _always(_: Mapping[str, Any]) -> bool:
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class EventRule:
+    """One row of a module's event table (its EVENTS): which of the provider's
+    events, under which condition, has which effect. The module parses by its
+    table, and the README's provider tables are generated from it."""
+
+    event: str
+    effect: ProviderEffect | None  # None: acknowledged and not stored
+    when: str = ""  # the condition, in words
+    detail: str = ""  # what the effect takes from the event
+    matches: Callable[[Mapping[str, Any]], bool] = _always
+
+    def describe(self) -> str:
+        return self.effect.value if self.effect else "acknowledged, nothing to do"
+
+
+def first_rule(rules: Sequence[EventRule], event: str, obj: Mapping[str, Any]) -> EventRule | None:
+    return next((r for r in rules if r.event == event and r.matches(obj)), None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from cashier_core.eligibility import EligibleMethod, ExcludedMethod
-from cashier_core.models import StatusChange, Transaction
+from cashier_core.models import MoneyEffect, StatusChange, Transaction
 from cashier_core.money import format_amount
 from cashier_core.statuses import PublicReason, Status, TransactionType
 
@@ -84,14 +84,22 @@ class StatusChangeReply(Reply):
     # A code from a fixed list (README "Reason codes"); never an operator's note
     # or a provider's text, which only BackOffice sees.
     reason: PublicReason
+    # The money this change moved (a credit, each refund or chargeback, money
+    # returned), in the transaction's currency; null when it moved none.
+    amount: str | None = None
+    money_effect: MoneyEffect | None = None
 
     @classmethod
-    def of(cls, change: StatusChange) -> Self:
+    def of(cls, change: StatusChange, currency: str) -> Self:
         return cls(
             status=int(change.status),
             status_name=Status(change.status).api_name,
             at=change.at,
             reason=change.public_reason,
+            amount=format_amount(change.money_amount, currency)
+            if change.money_amount is not None
+            else None,
+            money_effect=change.money_effect,
         )
 
 
@@ -129,7 +137,9 @@ class TransactionReply(Reply):
             instructions=transaction.instructions,
             created_at=transaction.created_at,
             updated_at=transaction.updated_at,
-            history=[StatusChangeReply.of(change) for change in transaction.history],
+            history=[
+                StatusChangeReply.of(change, transaction.currency) for change in transaction.history
+            ],
         )
 
 

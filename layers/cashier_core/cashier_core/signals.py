@@ -15,18 +15,85 @@ from enum import StrEnum
 from cashier_core.statuses import Status
 
 
+class ProviderEffect(StrEnum):
+    """What a provider's event says happened to a payment. Each module maps its
+    own events onto these in one table (its EVENTS); lifecycle.decide says what
+    each does to a deposit."""
+
+    CONFIRMED = "confirmed"  # the payment succeeded: money was taken
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    REVIEW = "review"  # the provider itself asks for a person
+    REFUND = "refund"  # money given back to the customer (all or part)
+    CHARGEBACK = "chargeback"  # money taken back by a dispute (all or part)
+    # A dispute opened without moving money (an inquiry, a notification of
+    # chargeback, a request for information): recorded for BackOffice.
+    DISPUTE_NOTICE = "dispute_notice"
+    # Money taken back came back to us (a dispute won, a chargeback reversed, a
+    # refund that failed or was returned): a person re-credits it.
+    REINSTATED = "reinstated"
+    NOTICE = "notice"  # recorded for BackOffice, no effect (a dispute lost after its reversal)
+
+    @property
+    def status(self) -> Status | None:
+        """The status this effect asks for, where it asks for one (delivery records)."""
+        return _EFFECT_STATUS.get(self)
+
+    @classmethod
+    def of_status(cls, status: Status) -> ProviderEffect | None:
+        return next((effect for effect, s in _EFFECT_STATUS.items() if s is status), None)
+
+
+# What lifecycle.decide does with each effect (the README's provider tables).
+EFFECT_MEANINGS: dict[ProviderEffect, str] = {
+    ProviderEffect.CONFIRMED: "provider_confirmed and queued for the credit when the amount "
+    "and currency are ours; otherwise manual_review",
+    ProviderEffect.FAILED: "failed (before any money was taken)",
+    ProviderEffect.CANCELLED: "cancelled (before any money was taken)",
+    ProviderEffect.REVIEW: "manual_review",
+    ProviderEffect.REFUND: "reverses the amount reported (its own ledger entry), never more "
+    "than is on the account; refunded when nothing is left, else stays credited",
+    ProviderEffect.CHARGEBACK: "reverses the amount reported (its own ledger entry), never "
+    "more than is on the account; chargeback when nothing is left, else stays credited",
+    ProviderEffect.DISPUTE_NOTICE: "recorded for BackOffice; no money moves",
+    ProviderEffect.REINSTATED: "manual_review with the amount returned; a person re-credits "
+    "it through the one credit path",
+    ProviderEffect.NOTICE: "recorded for BackOffice; nothing changes",
+}
+
+_EFFECT_STATUS: dict[ProviderEffect, Status] = {
+    ProviderEffect.CONFIRMED: Status.PROVIDER_CONFIRMED,
+    ProviderEffect.FAILED: Status.FAILED,
+    ProviderEffect.CANCELLED: Status.CANCELLED,
+    ProviderEffect.REVIEW: Status.MANUAL_REVIEW,
+    ProviderEffect.REFUND: Status.REFUNDED,
+    ProviderEffect.CHARGEBACK: Status.CHARGEBACK,
+    ProviderEffect.REINSTATED: Status.MANUAL_REVIEW,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderReport:
-    """A provider says a payment reached `target` (a webhook, or the janitor's question)."""
+    """A provider says something happened to a payment (a webhook, or the janitor's question)."""
 
     provider: str
-    target: Status
+    effect: ProviderEffect
     raw_status: str
     amount: Decimal | None = None
     currency: str | None = None
     # False only for a module that declares, in code, that it never reports amounts.
     reports_amounts: bool = True
     new_reference: str | None = None
+    # The provider's id of this movement of money (a refund, a dispute's
+    # withdrawal): the ledger entry's id is chosen from it, so whichever event
+    # reports the movement first lands it, once.
+    movement_reference: str | None = None
+    # The amount is the running total of the payment's refunds (Stripe's
+    # charge.refunded `amount_refunded`), not this refund's own.
+    cumulative: bool = False
+    # For money coming back: the movement it returns (a dispute's withdrawal);
+    # nothing returns unless that movement is recorded.
+    reinstates: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,7 +48,9 @@ ALLOWED_SOURCES: Final[dict[TransactionType, dict[Status, frozenset[Status]]]] =
         S.PROVIDER_CONFIRMED: frozenset(
             {S.CREATED, S.PENDING_PAYMENT, S.MANUAL_REVIEW, S.CREDIT_FAILED}
         ),
-        S.CREDITED: frozenset({S.PROVIDER_CONFIRMED}),
+        # credited -> credited: part of the deposit refunded or charged back;
+        # the change records the amount and its ledger entry moves it.
+        S.CREDITED: frozenset({S.PROVIDER_CONFIRMED, S.CREDITED}),
         S.CREDIT_FAILED: frozenset({S.PROVIDER_CONFIRMED}),
         # manual_review -> failed is a person rejecting a reviewed deposit (OPERATOR_ONLY).
         S.FAILED: frozenset({S.CREATED, S.PENDING_PAYMENT, S.MANUAL_REVIEW}),
@@ -64,15 +66,22 @@ ALLOWED_SOURCES: Final[dict[TransactionType, dict[Status, frozenset[Status]]]] =
         # chargeback needs a person; it never jumps back onto the success path.
         # provider_confirmed and credit_failed -> manual_review: a refund or dispute
         # of part of a deposit not yet credited; a person decides what to credit.
+        # credited, refunded, chargeback -> manual_review: money taken back came
+        # back (a dispute won, a refund failed), or a reversal larger than what
+        # is left; a person re-credits through the one credit path.
+        # manual_review -> manual_review: a partial reversal recorded during review.
         S.MANUAL_REVIEW: frozenset(
             {
                 S.CREATED,
                 S.PENDING_PAYMENT,
                 S.PROVIDER_CONFIRMED,
+                S.CREDITED,
                 S.CREDIT_FAILED,
                 S.FAILED,
                 S.CANCELLED,
+                S.REFUNDED,
                 S.CHARGEBACK,
+                S.MANUAL_REVIEW,
             }
         ),
     },
@@ -168,6 +177,9 @@ class PublicReason(StrEnum):
     CREDIT_DELAYED = "credit_delayed"
     REFUNDED = "refunded"
     CHARGEBACK = "chargeback"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    PARTIAL_CHARGEBACK = "partial_chargeback"
+    FUNDS_REINSTATED = "funds_reinstated"
     REVIEW_APPROVED = "review_approved"
     REVIEW_DECLINED = "review_declined"
     WITHDRAWAL_APPROVED = "withdrawal_approved"
@@ -204,6 +216,9 @@ REASON_MEANINGS: Final[dict[PublicReason, str]] = {
     PublicReason.CREDIT_DELAYED: "the credit is delayed; our team is on it",
     PublicReason.REFUNDED: "the payment was refunded",
     PublicReason.CHARGEBACK: "the payment was disputed with the card issuer",
+    PublicReason.PARTIALLY_REFUNDED: "part of the payment was refunded (amount shown)",
+    PublicReason.PARTIAL_CHARGEBACK: "part of the payment was disputed (amount shown)",
+    PublicReason.FUNDS_REINSTATED: "money taken back was returned; our team will re-credit it",
     PublicReason.REVIEW_APPROVED: "our team approved the payment",
     PublicReason.REVIEW_DECLINED: "our team declined the payment",
     PublicReason.WITHDRAWAL_APPROVED: "the withdrawal was approved and paid out",

@@ -34,6 +34,7 @@ METRICS: Final[Mapping[str, tuple[str, ...]]] = {
     "WebhookRejected": ("provider",),
     "WebhookTransitionRefused": ("provider",),
     "WebhookIgnored": ("provider",),
+    "WebhookRecorded": ("provider",),
     "WebhookReversalNotFoundYet": ("provider",),
     "PartialReversalRefused": ("provider",),
     "WebhookAlreadyApplied": ("provider",),

@@ -34,6 +34,7 @@ _RECORDED: Final = {
     Outcome.ALREADY: "already applied",
     Outcome.SKIP: "skipped",
     Outcome.RETRY: "retry",
+    Outcome.RECORD: "recorded",
     Outcome.APPLY: "applied",
 }
 

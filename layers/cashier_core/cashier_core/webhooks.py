@@ -91,18 +91,29 @@ def process_webhook(
 
 
 def _find(cashier: Cashier, provider: PaymentProvider, event: WebhookEvent) -> Transaction | None:
-    """The transaction the event names, by our id or the provider's reference.
-    Whether the event may move it is lifecycle.decide's call, not the lookup's."""
-    if event.transaction_id:
-        try:
-            return cashier.transactions.get(event.transaction_id)
-        except TransactionNotFound:
-            pass
-    if event.provider_reference:
-        return cashier.transactions.find_by_provider_reference(
-            provider.name, event.provider_reference
+    """The transaction the event names, by our id or any of the provider's
+    references of the payment, in the order the module gives. Whether the event
+    may move it is lifecycle.decide's call, not the lookup's."""
+    ours = [(False, event.transaction_id)] if event.transaction_id else []
+    theirs = [(True, reference) for reference in event.provider_references if reference]
+    for is_reference, key in (*theirs, *ours) if event.references_first else (*ours, *theirs):
+        found = (
+            cashier.transactions.find_by_provider_reference(provider.name, key)
+            if is_reference
+            else _get(cashier, key)
         )
+        if found is not None:
+            return found
     return None
+
+
+def _get(cashier: Cashier, transaction_id: str | None) -> Transaction | None:
+    if not transaction_id:
+        return None
+    try:
+        return cashier.transactions.get(transaction_id)
+    except TransactionNotFound:
+        return None
 
 
 def _apply(
@@ -143,15 +154,17 @@ def _apply(
         count("WebhookApplied", provider=provider.name, status=status)
         if result.move.ledger is not None and result.move.ledger.kind is LedgerKind.REVERSAL:
             _report_negative_balance(cashier, result.transaction)
-    else:
+    if result.move.needs_person and not result.duplicate:
+        count("PartialReversalRefused", provider=provider.name)
+        logger.error(
+            "money moved at the provider that needs a person",
+            extra={**log, "outcome": result.move.note},
+        )
+    if not result.written and not result.duplicate:
         outcome = result.move.outcome
-        if result.move.needs_person:
-            count("PartialReversalRefused", provider=provider.name)
-            logger.error(
-                "a reversal of part of a credited deposit needs a person",
-                extra={**log, "outcome": result.move.note},
-            )
-        if outcome is Outcome.REFUSE:
+        if outcome is Outcome.RECORD:
+            count("WebhookRecorded", provider=provider.name)
+        elif outcome is Outcome.REFUSE:
             count("WebhookTransitionRefused", provider=provider.name)
         elif outcome is Outcome.IGNORE:
             count("WebhookIgnored", provider=provider.name)
@@ -166,12 +179,15 @@ def _apply(
 def _report(provider: PaymentProvider, event: WebhookEvent) -> ProviderReport:
     return ProviderReport(
         provider=provider.name,
-        target=event.target,
+        effect=event.effect,
         raw_status=event.raw_status,
         amount=event.amount,
         currency=event.currency,
         reports_amounts=provider.reports_amounts,
         new_reference=event.new_provider_reference,
+        movement_reference=event.movement_reference,
+        cumulative=event.cumulative,
+        reinstates=event.reinstates,
     )
 
 

@@ -28,12 +28,14 @@ from cashier_core.lifecycle import (
     Outcome,
     PaymentNotStarted,
     PaymentStarted,
+    ProviderEffect,
     ProviderReport,
     Signal,
     SweepCheck,
     decide,
 )
-from cashier_core.models import LedgerKind, StatusChange, Transaction
+from cashier_core.models import LedgerKind, MoneyEffect, StatusChange, Transaction
+from cashier_core.positions import deposit_money
 from cashier_core.statuses import (
     OPERATOR_ONLY,
     PublicReason,
@@ -127,12 +129,15 @@ def signals(kind: Any, transaction: Transaction) -> st.SearchStrategy[Signal]:  
                 ProviderReport,
                 # Mostly the deposit's own provider: another's is only ever ignored.
                 provider=st.one_of(st.just(own), st.just(own), st.sampled_from(PROVIDERS)),
-                target=st.just(kind.target),
+                effect=st.just(kind.effect),
                 raw_status=TEXT,
                 amount=st.just(money[0]),
                 currency=st.just(money[1]),
                 reports_amounts=st.booleans(),
                 new_reference=st.one_of(st.none(), TEXT),
+                movement_reference=st.one_of(st.none(), st.sampled_from(["m-1", "m-2"])),
+                cumulative=st.booleans(),
+                reinstates=st.one_of(st.none(), st.just("m-1")),
             )
         )
     if kind is PaymentStarted:
@@ -160,13 +165,13 @@ def signals(kind: Any, transaction: Transaction) -> st.SearchStrategy[Signal]:  
 
 @dataclass(frozen=True)
 class ReportOf:
-    """A ProviderReport's kind is its target: each is a kind of its own here."""
+    """A ProviderReport's kind is its effect: each is a kind of its own here."""
 
-    target: Status
+    effect: ProviderEffect
 
 
 SIGNAL_KINDS: list[Any] = [
-    *(ReportOf(target) for target in Status),
+    *(ReportOf(effect) for effect in ProviderEffect),
     PaymentStarted,
     PaymentNotStarted,
     JanitorGaveUp,
@@ -181,7 +186,7 @@ def _name(kind: Any) -> str:
     if isinstance(kind, TransactionType):
         return kind.value
     if isinstance(kind, ReportOf):
-        return f"report-{kind.target.api_name}"
+        return f"report-{kind.effect.value}"
     return kind.value if isinstance(kind, OperatorActionKind) else str(kind.__name__)
 
 
@@ -211,33 +216,59 @@ def check_move(transaction: Transaction, signal: Signal, move: Move) -> None:  #
         assert not move.writes
         assert move.enqueue == (deposit and status is S.PROVIDER_CONFIRMED)
 
+    money = deposit_money(transaction) if deposit else None
     if move.ledger is not None:
-        assert move.ledger.amount == transaction.amount  # always the transaction's own money
-        assert move.target in move.ledger.kind.enters
+        assert move.ledger.amount > 0
         match move.ledger.kind:
             case LedgerKind.CREDIT:
                 assert deposit
+                assert money is not None
                 assert isinstance(signal, CreditAttempt)
                 assert (status, move.target) == (S.PROVIDER_CONFIRMED, S.CREDITED)
+                # What is owed now, never more than the deposit and what came back.
+                assert move.ledger.amount == money.to_credit
+                assert move.ledger.amount <= transaction.amount + money.reinstated
             case LedgerKind.REVERSAL:
                 assert deposit
-                assert status is S.CREDITED
+                assert money is not None
+                assert isinstance(signal, ProviderReport)
+                # Never more than this deposit still has on the account.
+                assert move.ledger.amount <= money.on_account
+                assert move.target in (S.REFUNDED, S.CHARGEBACK, S.CREDITED, S.MANUAL_REVIEW)
             case LedgerKind.HOLD_RELEASE:
                 assert not deposit
                 assert by_operator
+                assert move.ledger.amount == transaction.amount
+                assert move.target in move.ledger.kind.enters
             case _:
                 pytest.fail(f"decide never moves {move.ledger.kind}")
-    if deposit and move.writes and move.target is S.CREDITED:
-        assert move.ledger == LedgerMovement(LedgerKind.CREDIT, transaction.amount)
+        if move.ledger.kind in (LedgerKind.CREDIT, LedgerKind.REVERSAL):
+            assert move.money is not None
+            assert move.money.amount == move.ledger.amount
+    if money is not None and move.writes:
+        after = deposit_money(written(transaction, move))
+        # The balance this deposit holds is never negative, never more than owed.
+        assert after.on_account >= 0
+        assert after.credited <= transaction.amount + after.reinstated
+        assert after.reinstated <= after.taken_back
+    if deposit and move.writes and move.target is S.CREDITED and status is not S.CREDITED:
+        assert isinstance(signal, CreditAttempt)
+        assert money is not None
+        if money.to_credit > 0:
+            assert move.ledger is not None
+            assert move.ledger.kind is LedgerKind.CREDIT
+        else:
+            assert move.ledger is None
     if move.writes and move.target in (S.REFUNDED, S.CHARGEBACK):
-        # Only a credited deposit has money to take back.
-        assert (move.ledger is not None) == (status is S.CREDITED)
+        # Only a deposit with money on the account has money to take back.
+        assert money is not None
+        assert (move.ledger is not None) == (money.on_account > 0)
 
     confirms = move.writes and move.target is S.PROVIDER_CONFIRMED
     if isinstance(signal, ProviderReport):
         if not deposit or signal.provider != transaction.provider:
             assert move.outcome is Outcome.IGNORE
-        if signal.target is S.PROVIDER_CONFIRMED:
+        if signal.effect is ProviderEffect.CONFIRMED:
             # A late success never reopens money that moved on.
             if status in (S.CREDIT_FAILED, S.REFUNDED, S.CHARGEBACK):
                 assert not move.writes
@@ -249,8 +280,11 @@ def check_move(transaction: Transaction, signal: Signal, move: Move) -> None:  #
                 transaction.currency,
             ):
                 assert not confirms
-        if move.writes:
-            assert move.target is not S.CREDITED
+        if move.writes and move.target is S.CREDITED:
+            # Only a partial reversal keeps a deposit credited; none credits.
+            assert status is S.CREDITED
+            assert move.ledger is not None
+            assert move.ledger.kind is LedgerKind.REVERSAL
     if (
         isinstance(signal, OperatorAction)
         and signal.kind is OperatorActionKind.CONFIRM_BANK_WIRE
@@ -258,6 +292,24 @@ def check_move(transaction: Transaction, signal: Signal, move: Move) -> None:  #
     ):
         assert (signal.amount, signal.currency) == (transaction.amount, transaction.currency)
         assert status is S.PENDING_PAYMENT
+
+
+def written(transaction: Transaction, move: Move) -> Transaction:
+    """The transaction as storage writes `move` (the history entry with its money)."""
+    assert move.target is not None
+    change = StatusChange(
+        status=move.target,
+        at=T0,
+        reason=move.note,
+        source="test",
+        code=move.code,
+        money_effect=move.money.effect if move.money else None,
+        money_amount=move.money.amount if move.money else None,
+        money_reference=move.money.reference if move.money else None,
+    )
+    return transaction.model_copy(
+        update={"status": move.target, "history": (*transaction.history, change)}
+    )
 
 
 MONEY_VARIANTS = (
@@ -293,9 +345,23 @@ def catalogue(kind: Any, transaction: Transaction) -> list[Signal]:  # noqa: PLR
     own = transaction.provider or "sandbox"
     if isinstance(kind, ReportOf):
         return [
-            ProviderReport(own if mine else "another", kind.target, "raw", *money, declared, ref)
-            for mine, variant, declared, ref in itertools.product(
-                (True, False), MONEY_VARIANTS, (True, False), (None, "ref-2")
+            ProviderReport(
+                own if mine else "another",
+                kind.effect,
+                "raw",
+                *money,
+                declared,
+                ref,
+                movement_reference=movement,
+                cumulative=cumulative,
+            )
+            for mine, variant, declared, ref, movement, cumulative in itertools.product(
+                (True, False),
+                MONEY_VARIANTS,
+                (True, False),
+                (None, "ref-2"),
+                (None, "m-1"),
+                (False, True),
             )
             for money in [money_variant(transaction, variant)]
         ]
@@ -399,12 +465,18 @@ def example(
 
 
 def report(
-    target: Status, amount: str | None = "25.00", currency: str | None = "USD", **kw: Any
+    said: Status | ProviderEffect,
+    amount: str | None = "25.00",
+    currency: str | None = "USD",
+    **kw: Any,
 ) -> ProviderReport:
+    """A provider's report of a status (its effect) or of an effect."""
+    effect = said if isinstance(said, ProviderEffect) else ProviderEffect.of_status(said)
+    assert effect is not None, said
     return ProviderReport(
         provider=kw.pop("provider", "sandbox"),
-        target=target,
-        raw_status=kw.pop("raw_status", target.api_name),
+        effect=effect,
+        raw_status=kw.pop("raw_status", effect.value),
         amount=Decimal(amount) if amount is not None else None,
         currency=currency,
         **kw,
@@ -434,8 +506,10 @@ def test_an_approved_withdrawal_is_never_credited_swept_or_enqueued() -> None:
 
 # Issue 11, defect 2: a provider webhook moved a withdrawal (or raised: a 500).
 @pytest.mark.parametrize("status", [S.MANUAL_REVIEW, S.PROVIDER_CONFIRMED, S.CANCELLED, S.FAILED])
-@pytest.mark.parametrize("target", list(Status))
-def test_a_provider_event_naming_a_withdrawal_is_ignored(status: Status, target: Status) -> None:
+@pytest.mark.parametrize("target", list(ProviderEffect))
+def test_a_provider_event_naming_a_withdrawal_is_ignored(
+    status: Status, target: ProviderEffect
+) -> None:
     withdrawal = example(status, TransactionType.WITHDRAWAL)
     for signal in (report(target), report(target, None, None), report(target, "1.00")):
         move = decide(withdrawal, signal)
@@ -495,7 +569,7 @@ def test_a_confirmation_of_the_deposits_own_money_is_queued_for_credit() -> None
 
 
 # Issue 11, defect 4: the table's holes around manual_review.
-@pytest.mark.parametrize("target", [S.FAILED, S.CANCELLED, S.PROVIDER_CONFIRMED, S.CREDITED])
+@pytest.mark.parametrize("target", [S.FAILED, S.CANCELLED, S.PROVIDER_CONFIRMED])
 def test_only_a_person_takes_a_deposit_out_of_review(target: Status) -> None:
     review = example(S.MANUAL_REVIEW)
     assert not decide(review, report(target)).writes
@@ -547,14 +621,35 @@ def test_a_late_success_never_reopens_a_deposit_whose_money_moved_on(
 
 
 def test_a_reversed_chargeback_goes_to_a_person() -> None:
+    charged_back = credited_then(S.CHARGEBACK, MoneyEffect.REVERSAL, "25.00")
     reversed_ = decide(
-        example(S.CHARGEBACK), report(S.MANUAL_REVIEW, raw_status="CHARGEBACK_REVERSED:true")
+        charged_back, report(ProviderEffect.REINSTATED, raw_status="CHARGEBACK_REVERSED:true")
     )
     assert (reversed_.outcome, reversed_.target, reversed_.ledger) == (
         Outcome.APPLY,
         S.MANUAL_REVIEW,
         None,
     )
+    assert reversed_.code is PublicReason.FUNDS_REINSTATED
+    assert reversed_.money is not None
+    assert reversed_.money.amount == Decimal("25.00")
+
+
+def credited_then(
+    status: Status, effect: MoneyEffect, amount: str, reference: str | None = None
+) -> Transaction:
+    """A credited deposit, then one change with its money."""
+    credited = example(S.CREDITED)
+    change = StatusChange(
+        status=status,
+        at=T0,
+        reason="then",
+        source="test",
+        money_effect=effect,
+        money_amount=Decimal(amount),
+        money_reference=reference,
+    )
+    return credited.model_copy(update={"status": status, "history": (*credited.history, change)})
 
 
 # Issue 11, defect 7: the credit took its money from the queue message.
@@ -562,7 +657,7 @@ def test_a_reversed_chargeback_goes_to_a_person() -> None:
 def test_a_credit_is_always_the_stored_deposits_own_amount(amount: str) -> None:
     confirmed = example(S.PROVIDER_CONFIRMED, amount=amount)
     move = decide(confirmed, CreditAttempt())
-    assert move.ledger == LedgerMovement(LedgerKind.CREDIT, Decimal(amount))
+    assert move.ledger == LedgerMovement(LedgerKind.CREDIT, Decimal(amount), "txn-1#credit")
     assert (move.target, move.sources) == (S.CREDITED, frozenset({S.PROVIDER_CONFIRMED}))
     assert decide(example(S.CREDITED), CreditAttempt()).outcome is Outcome.ALREADY
 

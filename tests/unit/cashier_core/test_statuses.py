@@ -25,13 +25,13 @@ DEPOSIT_MATRIX = """
 0   . x x . . x x . . x
 1   . . x . . x x . . x
 2   . . . x x . . x x x
-3   . . . . . . . x x .
+3   . . . x . . . x x x
 4   . . x . . . . x x x
 5   . . . . . . . . . x
 6   . . . . . . . . . x
-7   . . . . . . . . . .
+7   . . . . . . . . . x
 8   . . . . . . . . . x
-9   . . x . . x . x x .
+9   . . x . . x . x x x
 """
 
 WITHDRAWAL_MATRIX = """
@@ -94,9 +94,18 @@ def test_the_table_names_every_target_for_both_types() -> None:
         assert set(table) == set(Status)
 
 
-def test_no_status_moves_to_itself() -> None:
-    for transaction_type, status in itertools.product(TransactionType, Status):
-        assert not can_transition(transaction_type, status, status)
+def test_only_a_partial_reversal_or_one_recorded_in_review_keeps_the_status() -> None:
+    # credited -> credited and manual_review -> manual_review record part of a
+    # deposit refunded or charged back; nothing else moves to itself.
+    kept = {
+        (transaction_type, status)
+        for transaction_type, status in itertools.product(TransactionType, Status)
+        if can_transition(transaction_type, status, status)
+    }
+    assert kept == {
+        (TransactionType.DEPOSIT, Status.CREDITED),
+        (TransactionType.DEPOSIT, Status.MANUAL_REVIEW),
+    }
 
 
 def test_nothing_re_enters_created() -> None:
@@ -104,8 +113,10 @@ def test_nothing_re_enters_created() -> None:
         assert not ALLOWED_SOURCES[transaction_type][Status.CREATED]
 
 
-def test_refunded_is_final_for_deposits() -> None:
-    assert is_final(TransactionType.DEPOSIT, Status.REFUNDED)
+def test_refunded_leaves_only_for_a_person_when_the_refund_came_back() -> None:
+    exits = {t for t in Status if can_transition(TransactionType.DEPOSIT, Status.REFUNDED, t)}
+    assert exits == {Status.MANUAL_REVIEW}
+    assert not is_final(TransactionType.DEPOSIT, Status.REFUNDED)
 
 
 def test_failed_cancelled_and_chargeback_leave_only_for_manual_review() -> None:
@@ -135,7 +146,7 @@ def test_late_success_after_failed_or_cancelled_goes_to_manual_review() -> None:
 
 def test_only_provider_confirmed_is_credited() -> None:
     for transaction_type in TransactionType:
-        sources = ALLOWED_SOURCES[transaction_type][Status.CREDITED]
+        sources = ALLOWED_SOURCES[transaction_type][Status.CREDITED] - {Status.CREDITED}
         assert sources <= {Status.PROVIDER_CONFIRMED}
 
 
@@ -167,7 +178,8 @@ def test_only_a_person_takes_a_deposit_out_of_review_except_for_money_that_left(
     leaving = {
         target for target in Status if Status.MANUAL_REVIEW in automatic_sources(deposit, target)
     }
-    assert leaving == {Status.REFUNDED, Status.CHARGEBACK}
+    # Review to review: a partial reversal recorded while a person looks.
+    assert leaving == {Status.REFUNDED, Status.CHARGEBACK, Status.MANUAL_REVIEW}
 
 
 @pytest.mark.parametrize("transaction_type", list(TransactionType))

@@ -16,7 +16,7 @@ import stripe
 from cashier_core.errors import ProviderRefused, ProviderUnavailable, WebhookRejected
 from cashier_core.models import ProviderConfig
 from cashier_core.providers import Credentials, PaymentRequest
-from cashier_core.statuses import Status
+from cashier_core.signals import ProviderEffect
 from cashier_providers.stripe import StripeProvider, to_stripe_amount
 from tests.support import builders
 from tests.support.providers import stripe_event, stripe_object
@@ -73,37 +73,83 @@ def test_wrong_secret_tampered_or_expired_is_rejected(
         StripeProvider().verify_webhook(body + body_change, headers, [SECRET], NOW)
 
 
+E = ProviderEffect
+
+
 @pytest.mark.parametrize(
-    ("kind", "obj", "target", "reference", "new_reference"),
+    ("kind", "obj", "effect", "reference", "new_reference"),
     [
-        ("checkout.session.completed", SESSION, Status.PROVIDER_CONFIRMED, "cs_test_a1", "pi_3Q"),
-        ("checkout.session.async_payment_succeeded", SESSION, Status.PROVIDER_CONFIRMED, "cs_test_a1", "pi_3Q"),
-        ("checkout.session.async_payment_failed", {**SESSION, "payment_status": "unpaid"}, Status.FAILED, "cs_test_a1", None),
-        ("checkout.session.expired", {**SESSION, "status": "expired"}, Status.CANCELLED, "cs_test_a1", None),
-        ("charge.refunded", CHARGE, Status.REFUNDED, "pi_3Q", None),
-        ("charge.dispute.created", DISPUTE, Status.CHARGEBACK, "pi_3Q", None),
+        ("checkout.session.completed", SESSION, E.CONFIRMED, "cs_test_a1", "pi_3Q"),
+        ("checkout.session.async_payment_succeeded", SESSION, E.CONFIRMED, "cs_test_a1", "pi_3Q"),
+        ("checkout.session.async_payment_failed", {**SESSION, "payment_status": "unpaid"}, E.FAILED, "cs_test_a1", None),
+        ("checkout.session.expired", {**SESSION, "status": "expired"}, E.CANCELLED, "cs_test_a1", None),
+        ("charge.refunded", CHARGE, E.REFUND, "pi_3Q", None),
+        ("charge.dispute.created", DISPUTE, E.CHARGEBACK, "pi_3Q", None),
+        ("charge.dispute.funds_withdrawn", DISPUTE, E.CHARGEBACK, "pi_3Q", None),
+        ("charge.dispute.funds_reinstated", {**DISPUTE, "status": "won"}, E.REINSTATED, "pi_3Q", None),
+        ("charge.dispute.closed", {**DISPUTE, "status": "won"}, E.REINSTATED, "pi_3Q", None),
+        ("charge.dispute.closed", {**DISPUTE, "status": "lost"}, E.NOTICE, "pi_3Q", None),
     ],
 )  # fmt: skip
 def test_mapped_events(
-    kind: str, obj: dict, target: Status, reference: str, new_reference: str | None
+    kind: str, obj: dict, effect: ProviderEffect, reference: str, new_reference: str | None
 ) -> None:
     [normalized] = StripeProvider().parse_webhook(event(kind, obj))
-    assert normalized.target is target
-    assert normalized.provider_reference == reference
+    assert normalized.effect is effect
+    assert normalized.provider_references[0] == reference
     assert normalized.new_provider_reference == new_reference
     assert (normalized.amount, normalized.currency) == (Decimal("25.00"), "USD")
     assert normalized.provider_event_id == "evt_1Q"
+
+
+def test_a_partial_refund_reports_the_running_total_of_refunds() -> None:
+    partial = {**CHARGE, "refunded": False, "amount_refunded": 700}
+    [normalized] = StripeProvider().parse_webhook(event("charge.refunded", partial))
+    assert (normalized.effect, normalized.amount, normalized.cumulative) == (
+        E.REFUND,
+        Decimal("7.00"),
+        True,
+    )
+    assert normalized.movement_reference == "refunds-to:7.00"
+
+
+def test_a_dispute_and_its_withdrawal_name_one_movement_and_its_reinstatement_returns_it() -> None:
+    opened, withdrawn, reinstated = (
+        StripeProvider().parse_webhook(event(kind, DISPUTE))[0]
+        for kind in (
+            "charge.dispute.created",
+            "charge.dispute.funds_withdrawn",
+            "charge.dispute.funds_reinstated",
+        )
+    )
+    assert opened.movement_reference == withdrawn.movement_reference == "dp_1:withdrawn"
+    assert reinstated.movement_reference == "dp_1:reinstated"
+    assert reinstated.reinstates == "dp_1:withdrawn"
+
+
+def test_stripes_published_dispute_is_an_inquiry_and_moves_no_money() -> None:
+    inquiry = stripe_object("dispute", payment_intent="pi_3Q")  # status warning_needs_response
+    [normalized] = StripeProvider().parse_webhook(event("charge.dispute.created", inquiry))
+    assert normalized.effect is E.DISPUTE_NOTICE
+
+
+@pytest.mark.parametrize("kind", ["charge.refund.updated", "refund.failed"])
+def test_a_failed_refund_returns_its_amount(kind: str) -> None:
+    refund = stripe_object("refund", id="re_1", payment_intent="pi_3Q", amount=700, status="failed")
+    [normalized] = StripeProvider().parse_webhook(event(kind, refund))
+    assert (normalized.effect, normalized.amount) == (E.REINSTATED, Decimal("7.00"))
+    assert normalized.movement_reference == "re_1:failed"
 
 
 @pytest.mark.parametrize(
     ("kind", "obj"),
     [
         ("checkout.session.completed", {**SESSION, "payment_status": "unpaid"}),
-        ("charge.refunded", {**CHARGE, "refunded": False, "amount_refunded": 100}),
+        ("charge.refund.updated", stripe_object("refund", payment_intent="pi_3Q")),
         ("payment_intent.created", stripe_object("payment_intent")),
     ],
 )
-def test_unpaid_partial_and_unrelated_events_change_nothing(kind: str, obj: dict) -> None:
+def test_unpaid_pending_and_unrelated_events_change_nothing(kind: str, obj: dict) -> None:
     assert StripeProvider().parse_webhook(event(kind, obj)) == []
 
 

@@ -95,7 +95,17 @@ def status_update(
             f"{sorted(s.api_name for s in move.sources)} -> {target.api_name} "
             f"is wider than the table allows for a {transaction.type}"
         )
-    change = StatusChange(status=target, at=at, reason=move.note, source=source, code=move.code)
+    money = move.money
+    change = StatusChange(
+        status=target,
+        at=at,
+        reason=move.note,
+        source=source,
+        code=move.code,
+        money_effect=money.effect if money else None,
+        money_amount=money.amount if money else None,
+        money_reference=money.reference if money else None,
+    )
     names = {
         "#status": "status",
         "#type": "type",

@@ -40,9 +40,11 @@ def balance_writes(
     kind: LedgerKind,
     amount: Decimal,
     at: datetime,
+    *,
+    entry_id: str | None = None,
 ) -> BalanceWrites:
     """The account's ADD and the ledger entry of one movement of `transaction`."""
-    entry = LedgerEntry.for_transaction(transaction, kind, at, amount)
+    entry = LedgerEntry.for_transaction(transaction, kind, at, amount, entry_id)
     conditions = [
         "attribute_exists(account_id)",
         "#currency = :currency",

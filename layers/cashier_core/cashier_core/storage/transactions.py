@@ -170,7 +170,12 @@ class TransactionStore:
         layout = _Layout(status=0)
         if move.ledger is not None:
             money = balance_writes(
-                self._tables.accounts, transaction, move.ledger.kind, move.ledger.amount, at
+                self._tables.accounts,
+                transaction,
+                move.ledger.kind,
+                move.ledger.amount,
+                at,
+                entry_id=move.ledger.entry_id,
             )
             writes += [money.account_update, money.ledger_put]
             layout = _Layout(status=0, account=1, ledger=2, kind=move.ledger.kind)
