@@ -87,7 +87,7 @@ def test_adyen_redelivery_and_chargeback_reversed_go_where_the_table_says(
         "adyen", adyen_batch(lifecycle, adyen_item(deposit, "CHARGEBACK", psp="7")), []
     )
     lifecycle.post_webhook(
-        "adyen", adyen_batch(lifecycle, adyen_item(deposit, "CHARGEBACK_REVERSED", psp="8")), []
+        "adyen", adyen_batch(lifecycle, adyen_item(deposit, "CHARGEBACK_REVERSED", psp="7")), []
     )
     settled = lifecycle.transaction(deposit.transaction_id)
     assert [c.status for c in settled.history][-3:] == [
