@@ -20,4 +20,9 @@ interval = interval_from_environment()  # only the janitor needs it, at start-up
 @invocation_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     report = run_janitor(cashier, queue, utc_now(), interval)
-    return {"asked": report.asked, "changed": report.changed}
+    return {
+        "asked": report.asked,
+        "changed": report.changed,
+        "parked_resolved": report.parked_resolved,
+        "parked_given_up": report.parked_given_up,
+    }

@@ -348,7 +348,8 @@ def _alarms_on(metric: str) -> list[str]:
         "CreditFailedWaiting",
         "NegativeBalance",
         "WebhookRejected",
-        "WebhookUnknownTransaction",
+        "WebhookUnresolved",
+        "PartialReversalRefused",
         "ApproximateNumberOfMessagesVisible",  # the DLQ
         "ApproximateAgeOfOldestMessage",  # the credit queue not draining
     ],
@@ -447,7 +448,8 @@ def test_the_dashboard_has_what_the_issue_asks_for() -> None:
         "ApproximateAgeOfOldestMessage",
         "WebhookRejected",
         "WebhookDuplicate",
-        "WebhookUnknownTransaction",
+        "WebhookParked",
+        "WebhookUnresolved",
         "WithdrawalsWaiting",
         "OldestWithdrawalAgeSeconds",
     } <= shown

@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import Field, StringConstraints
 
 from cashier_core.backoffice import ActionResult, Reconciliation
-from cashier_core.models import Transaction, WebhookDelivery
+from cashier_core.models import ParkedEvent, ParkedState, Transaction, WebhookDelivery
 from cashier_core.money import format_amount
 from cashier_core.positions import deposit_money
 from cashier_core.schemas import (
@@ -159,6 +159,38 @@ class ProviderEventReply(Reply):
             body=delivery.body,
             headers=delivery.headers,
         )
+
+
+class ParkedEventsQuery(Request):
+    # unresolved: given up after the provider's retry window (the alarm's list);
+    # open: still looked up again by the janitor.
+    state: ParkedState = ParkedState.UNRESOLVED
+
+
+class ParkedEventReply(Reply):
+    provider: str
+    provider_event_id: str
+    raw_status: str
+    state: ParkedState
+    received_at: datetime
+    body: str
+    headers: dict[str, str]
+
+    @classmethod
+    def of(cls, parked: ParkedEvent) -> Self:
+        return cls(
+            provider=parked.provider,
+            provider_event_id=parked.provider_event_id,
+            raw_status=parked.raw_status,
+            state=parked.state,
+            received_at=parked.received_at,
+            body=parked.body,
+            headers=parked.headers,
+        )
+
+
+class ParkedEventsReply(Reply):
+    events: list[ParkedEventReply]  # the oldest first, at most 100
 
 
 class WaitingDeposit(Reply):

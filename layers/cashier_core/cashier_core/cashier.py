@@ -27,6 +27,7 @@ from cashier_core.settings import settings
 from cashier_core.storage.cursor import CursorCodec
 from cashier_core.storage.deliveries import DeliveryStore
 from cashier_core.storage.pages import TransactionPages
+from cashier_core.storage.parked import ParkedStore
 from cashier_core.storage.records import (
     AccountStore,
     AuditStore,
@@ -107,6 +108,7 @@ class Cashier:
         self.transactions = TransactionStore(dynamodb, tables, clock)
         self.pages = TransactionPages(dynamodb, tables.transactions)
         self.deliveries = DeliveryStore(dynamodb, tables.webhook_deliveries)
+        self.parked = ParkedStore(dynamodb, tables.webhook_deliveries)
         self.accounts = AccountStore(dynamodb, tables.accounts)
         self.customers = CustomerStore(dynamodb, tables.customers)
         self.brands = BrandStore(dynamodb, tables.brands)

@@ -35,6 +35,7 @@ from cashier_core.settings import settings
 from cashier_core.statuses import Status, TransactionType
 from cashier_core.telemetry import count
 from cashier_core.transitions import execute
+from cashier_core.webhooks import resolve_parked
 
 SOURCE: Final = "janitor"
 BACKOFF_STEPS: Final = (timedelta(minutes=5), timedelta(hours=1), timedelta(days=1))
@@ -58,6 +59,8 @@ def is_check_due(age: timedelta, interval: timedelta) -> bool:
 class JanitorReport:
     asked: int = 0
     changed: dict[str, int] = field(default_factory=dict)
+    parked_resolved: int = 0
+    parked_given_up: int = 0
 
     def note(self, status: Status) -> None:
         self.changed[status.api_name] = self.changed.get(status.api_name, 0) + 1
@@ -67,6 +70,8 @@ def run_janitor(
     cashier: Cashier, queue: CreditQueue, now: datetime, interval: timedelta
 ) -> JanitorReport:
     report = JanitorReport()
+    # Parked provider events first: one may be what a waiting deposit needs.
+    report.parked_resolved, report.parked_given_up = resolve_parked(cashier, queue, now)
     for transaction in cashier.pages.list_work(
         TransactionType.DEPOSIT, Status.CREATED, updated_before=now - CREATED_ABANDONED_AFTER
     ):

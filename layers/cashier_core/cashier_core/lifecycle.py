@@ -221,6 +221,9 @@ def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move
     on_account = money.on_account
     code_whole = R.REFUNDED if refund else R.CHARGEBACK
     code_part = R.PARTIALLY_REFUNDED if refund else R.PARTIAL_CHARGEBACK
+    if status is final and reference is None:
+        # The same kind of reversal again, naming no movement: a repeat report.
+        return _already(transaction)
     if status in (S.REFUNDED, S.CHARGEBACK):
         # Nothing is left to take: the money left twice at the provider. Never
         # reopens review on its own; a person is alarmed.

@@ -413,6 +413,31 @@ class WebhookDelivery(DomainModel):
         return f"{provider}#{provider_event_id}"
 
 
+class ParkedState(StrEnum):
+    OPEN = "open"  # looked up again on every janitor run
+    UNRESOLVED = "unresolved"  # still naming nothing of ours after the provider's retry window
+
+
+class ParkedEvent(DomainModel):
+    """A verified provider event that named no transaction of ours when it came
+    (the provider was faster than our own write, or it names the payment by a
+    reference we learn later). Kept, with the verified body, until the janitor
+    or the provider's retry finds its transaction; never acknowledged and lost."""
+
+    parked_id: str  # "parked#<provider>#<provider event id>"
+    provider: Identifier
+    provider_event_id: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    raw_status: str = ""
+    received_at: datetime
+    body: str
+    headers: dict[str, str]
+    state: ParkedState = ParkedState.OPEN
+
+    @staticmethod
+    def id_for(provider: str, provider_event_id: str) -> str:
+        return f"parked#{provider}#{provider_event_id}"
+
+
 class AuditRecord(DomainModel):
     """One BackOffice action, append-only: who did what to which record, why,
     when, and the status before and after. Its id is fixed by the subject and

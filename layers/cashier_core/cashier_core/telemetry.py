@@ -35,10 +35,10 @@ METRICS: Final[Mapping[str, tuple[str, ...]]] = {
     "WebhookTransitionRefused": ("provider",),
     "WebhookIgnored": ("provider",),
     "WebhookRecorded": ("provider",),
-    "WebhookReversalNotFoundYet": ("provider",),
+    "WebhookParked": ("provider",),
     "PartialReversalRefused": ("provider",),
     "WebhookAlreadyApplied": ("provider",),
-    "WebhookUnknownTransaction": ("provider",),
+    "WebhookUnresolved": ("provider",),
     "NegativeBalance": ("currency",),
     # crediting
     "Credited": ("currency",),

@@ -24,7 +24,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 from cashier_core.cashier import Cashier
@@ -32,12 +32,19 @@ from cashier_core.credit_queue import CreditQueue
 from cashier_core.errors import (
     ProviderNotFound,
     TransactionNotFound,
+    WebhookMalformed,
     WebhookRejected,
     WebhookRetryLater,
 )
 from cashier_core.lifecycle import Outcome, ProviderReport, decide_unmatched
 from cashier_core.logs import logger
-from cashier_core.models import LedgerKind, Transaction, WebhookDelivery
+from cashier_core.models import (
+    LedgerKind,
+    ParkedEvent,
+    ParkedState,
+    Transaction,
+    WebhookDelivery,
+)
 from cashier_core.providers import PaymentProvider, WebhookAnswer, WebhookEvent, get_provider
 from cashier_core.telemetry import count
 from cashier_core.transitions import execute
@@ -45,6 +52,10 @@ from cashier_core.transitions import execute
 # Never stored with a delivery: they authenticate callers, they do not describe events.
 SECRET_HEADERS: Final = frozenset({"authorization", "cookie", "proxy-authorization", "x-api-key"})
 MAX_STORED_BODY: Final = 256 * 1024
+# How long a parked event is looked up again before a person is asked: Stripe
+# retries for three days; an event still naming nothing of ours by then is not
+# going to (Adyen's longer retries are covered by the janitor meanwhile).
+PARKED_RETRY_WINDOW: Final = timedelta(days=3)
 
 
 def webhook_secrets(cashier: Cashier, provider_name: str) -> list[str]:
@@ -126,17 +137,40 @@ def _apply(
     transaction = _find(cashier, provider, event)
     log = {"provider": provider.name, "provider_event_id": event.provider_event_id}
     if transaction is None:
-        unmatched = decide_unmatched(_report(provider, event))
-        if unmatched.outcome is Outcome.RETRY:
-            # Not stored: the provider retries, and by then the payment's own
-            # event may have told us the reference this one names.
-            count("WebhookReversalNotFoundYet", provider=provider.name)
-            logger.warning("a reversal for no transaction found yet: retry", extra=log)
+        # Not found yet: our own write may be slower than the provider, or the
+        # event names the payment by a reference we learn from a later event.
+        # Parked with its verified body, looked up again by the janitor until
+        # the provider's retry window has passed; never acknowledged and lost.
+        parked = cashier.parked.park(
+            ParkedEvent(
+                parked_id=ParkedEvent.id_for(provider.name, event.provider_event_id),
+                provider=provider.name,
+                provider_event_id=event.provider_event_id,
+                raw_status=event.raw_status,
+                received_at=delivery.received_at,
+                body=delivery.body,
+                headers=delivery.headers,
+            )
+        )
+        count("WebhookParked" if parked else "WebhookDuplicate", provider=provider.name)
+        logger.warning("webhook for no transaction found yet: parked", extra=log)
+        if decide_unmatched(_report(provider, event)).outcome is Outcome.RETRY:
+            # Money moved: the provider's own retry is a second, faster way back.
             raise WebhookRetryLater()
-        stored = cashier.deliveries.record(delivery.model_copy(update={"outcome": unmatched.note}))
-        count("WebhookUnknownTransaction" if stored else "WebhookDuplicate", provider=provider.name)
-        logger.warning("webhook for no transaction of ours", extra=log)
         return
+    _settle(cashier, provider, event, delivery, queue, transaction=transaction)
+
+
+def _settle(
+    cashier: Cashier,
+    provider: PaymentProvider,
+    event: WebhookEvent,
+    delivery: WebhookDelivery,
+    queue: CreditQueue,
+    *,
+    transaction: Transaction,
+) -> None:
+    log = {"provider": provider.name, "provider_event_id": event.provider_event_id}
     log["transaction_id"] = transaction.transaction_id
     result = execute(
         cashier,
@@ -174,6 +208,57 @@ def _apply(
     if result.enqueue:
         # Also on a duplicate or a repeat: the first attempt's message may be lost.
         queue.enqueue(result.transaction)
+
+
+def resolve_parked(cashier: Cashier, queue: CreditQueue, now: datetime) -> tuple[int, int]:
+    """Look every open parked event up again (the janitor's step). One that finds
+    its transaction is applied exactly as its webhook would have been (its
+    delivery record makes it land once, whoever gets there first). One that
+    still finds nothing after PARKED_RETRY_WINDOW is marked unresolved for a
+    person: counted (WebhookUnresolved, alarmed) and listed in BackOffice.
+    Returns (resolved, given up)."""
+    resolved = given_up = 0
+    for parked in cashier.parked.in_state(ParkedState.OPEN):
+        provider = get_provider(parked.provider)
+        events = _parked_events(provider, parked)
+        event = next((e for e in events if e.provider_event_id == parked.provider_event_id), None)
+        transaction = _find(cashier, provider, event) if provider and event else None
+        if provider is not None and event is not None and transaction is not None:
+            delivery = WebhookDelivery(
+                delivery_id=WebhookDelivery.id_for(provider.name, event.provider_event_id),
+                provider=provider.name,
+                provider_event_id=event.provider_event_id,
+                target=event.target,
+                raw_status=event.raw_status,
+                received_at=parked.received_at,
+                body=parked.body,
+                headers=parked.headers,
+            )
+            _settle(cashier, provider, event, delivery, queue, transaction=transaction)
+            cashier.parked.resolved(parked)
+            resolved += 1
+            continue
+        if now - parked.received_at >= PARKED_RETRY_WINDOW and cashier.parked.give_up(parked):
+            given_up += 1
+            count("WebhookUnresolved", provider=parked.provider)
+            logger.error(
+                "a verified provider event still names no transaction: a person looks",
+                extra={"provider": parked.provider, "provider_event_id": parked.provider_event_id},
+            )
+    if resolved or given_up:
+        logger.info("parked events", extra={"resolved": resolved, "given_up": given_up})
+    return resolved, given_up
+
+
+def _parked_events(provider: PaymentProvider | None, parked: ParkedEvent) -> list[WebhookEvent]:
+    """The events of a parked body (verified when it came), or none when its
+    module is gone or the stored body no longer parses."""
+    if provider is None:
+        return []
+    try:
+        return provider.parse_webhook(parked.body.encode("utf-8"))
+    except WebhookMalformed:
+        return []
 
 
 def _report(provider: PaymentProvider, event: WebhookEvent) -> ProviderReport:

@@ -29,6 +29,7 @@ from cashier_core.lifecycle import (
     OperatorAction,
     OperatorActionKind,
     Outcome,
+    ProviderEffect,
     ProviderReport,
     Signal,
     decide,
@@ -70,9 +71,11 @@ def run(aws: LocalAws, transaction: Transaction, signal: Signal, source: str) ->
 
 def provider_says(target: Status, transaction: Transaction, raw_status: str = "") -> ProviderReport:
     """What the sandbox reports: its status for the deposit, with the deposit's own amount."""
+    effect = ProviderEffect.of_status(target)
+    assert effect is not None
     return ProviderReport(
         provider="sandbox",
-        target=target,
+        effect=effect,
         raw_status=raw_status or target.api_name,
         amount=transaction.amount,
         currency=transaction.currency,
@@ -118,7 +121,9 @@ def test_credit_moves_status_balance_and_ledger_together(aws: LocalAws) -> None:
 
     credited = result.transaction
     assert result.written
-    assert result.move.ledger == LedgerMovement(LedgerKind.CREDIT, Decimal("25.50"))
+    assert result.move.ledger == LedgerMovement(
+        LedgerKind.CREDIT, Decimal("25.50"), f"{confirmed.transaction_id}#credit"
+    )
     assert credited.status is Status.CREDITED
     assert credited.version == confirmed.version + 1
     assert credited.history[-1].code is PublicReason.CREDITED
@@ -404,7 +409,9 @@ def test_a_reversal_after_credit_may_take_the_balance_negative(
 
     reversed_ = run(aws, credited, provider_says(target, credited), PROVIDER)
     assert reversed_.written
-    assert reversed_.move.ledger == LedgerMovement(LedgerKind.REVERSAL, Decimal("25.00"))
+    assert reversed_.move.ledger == LedgerMovement(
+        LedgerKind.REVERSAL, Decimal("25.00"), f"{credited.transaction_id}#reversal"
+    )
     assert reversed_.transaction.status is target
     assert balance(aws, account) == Decimal("-20.00")
 
@@ -481,12 +488,10 @@ def test_a_deposit_credited_again_after_a_reversed_chargeback_gets_a_second_entr
     charged_back = run(
         aws, credited, provider_says(Status.CHARGEBACK, credited, "CHARGEBACK:true"), PROVIDER
     ).transaction
-    review = run(
-        aws,
-        charged_back,
-        provider_says(Status.MANUAL_REVIEW, charged_back, "CHARGEBACK_REVERSED:true"),
-        PROVIDER,
-    ).transaction
+    reinstated = ProviderReport(
+        "sandbox", ProviderEffect.REINSTATED, "CHARGEBACK_REVERSED:true", Decimal("25.00"), "USD"
+    )
+    review = run(aws, charged_back, reinstated, PROVIDER).transaction
     assert review.status is Status.MANUAL_REVIEW
     action = OperatorAction(OperatorActionKind.CREDIT_REVIEWED_DEPOSIT, note="credit again")
     reconfirmed = run(aws, review, action, OPERATOR).transaction

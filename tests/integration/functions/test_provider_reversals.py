@@ -6,16 +6,19 @@ ends with each balance equal to the sum of its ledger (the suite's fixture)."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from cashier_core.cashier import Cashier
+from cashier_core.credit_queue import CreditQueue
 from cashier_core.lifecycle import ProviderEffect, ProviderReport
-from cashier_core.models import LedgerKind, MoneyEffect, Transaction
+from cashier_core.models import LedgerKind, MoneyEffect, ParkedState, Transaction
 from cashier_core.statuses import PublicReason, Status
 from cashier_core.transitions import execute
+from cashier_core.webhooks import PARKED_RETRY_WINDOW, resolve_parked
 from tests.support import builders, providers
 from tests.support.backoffice import BackOffice
 from tests.support.customer_api import CustomerApi
@@ -298,3 +301,53 @@ def test_a_refund_before_the_payment_is_known_is_retried_not_forgotten(
     assert lifecycle.transaction(deposit.transaction_id).status is Status.REFUNDED
     lifecycle.drain()  # the credit message finds it refunded: nothing is credited
     assert lifecycle.transaction(deposit.transaction_id).status is Status.REFUNDED
+    # The parked copy of the first try is closed by the janitor, changing nothing.
+    assert lifecycle.run("PaymentJanitorFunction")["parked_resolved"] == 1
+    assert lifecycle.transaction(deposit.transaction_id).status is Status.REFUNDED
+
+
+# --- events that name nothing of ours yet ---------------------------------------------
+def test_an_event_faster_than_our_own_write_is_parked_and_applied_by_the_janitor(
+    lifecycle: Lifecycle,
+) -> None:
+    account = lifecycle.api.aws.accounts().get(EUR)
+    start = account.balance
+    early = builders.transaction(
+        account, status=Status.PENDING_PAYMENT, provider="adyen", method_id="card-adyen",
+        provider_reference="PLearly", amount="100.00",
+    )  # fmt: skip
+    # The AUTHORISATION comes before our deposit is stored.
+    status = adyen_post(
+        lifecycle, code="AUTHORISATION", merchant_reference=early.transaction_id,
+        psp_reference="PSPEARLY01", amount=(10000, "EUR"),
+    )  # fmt: skip
+    assert status == 200
+    cashier = Cashier.from_environment()
+    [parked] = cashier.parked.in_state(ParkedState.OPEN)
+    assert (parked.provider, parked.raw_status) == ("adyen", "AUTHORISATION:true")
+    lifecycle.api.aws.transactions().create(early)
+    result = lifecycle.run("PaymentJanitorFunction")
+    assert result["parked_resolved"] == 1
+    assert cashier.parked.in_state(ParkedState.OPEN) == []
+    lifecycle.drain()
+    assert lifecycle.transaction(early.transaction_id).status is Status.CREDITED
+    assert balance(lifecycle, EUR) == start + 100
+
+
+def test_an_event_still_naming_nothing_after_the_retry_window_reaches_backoffice(
+    lifecycle: Lifecycle, backoffice: BackOffice
+) -> None:
+    stripe_post(lifecycle, "charge.dispute.created", dispute() | {"payment_intent": "pi_nobody"})
+    cashier = Cashier.from_environment()
+    queue = CreditQueue.from_environment()
+    assert resolve_parked(cashier, queue, datetime.now(UTC)) == (0, 0)  # still in the window
+    later = datetime.now(UTC) + PARKED_RETRY_WINDOW + timedelta(minutes=1)
+    assert resolve_parked(cashier, queue, later) == (0, 1)
+    assert resolve_parked(cashier, queue, later) == (0, 0)  # given up once
+    status, body = backoffice.call(
+        "BackOfficeListParkedEventsFunction", query=[("state", "unresolved")]
+    )
+    assert status == 200
+    [shown] = body["events"]
+    assert (shown["provider"], shown["raw_status"]) == ("stripe", "charge.dispute.created")
+    assert "pi_nobody" in shown["body"]

@@ -30,6 +30,7 @@ EVENT_FUNCTIONS = {
     "backoffice_reject_withdrawal.json": "BackOfficeRejectWithdrawalFunction",
     "backoffice_fail_payout.json": "BackOfficeFailPayoutFunction",
     "backoffice_list_deposits.json": "BackOfficeListDepositsFunction",
+    "backoffice_list_parked_events.json": "BackOfficeListParkedEventsFunction",
     "backoffice_resolve_deposit.json": "BackOfficeResolveDepositFunction",
     "backoffice_retry_credit.json": "BackOfficeRetryCreditFunction",
     "backoffice_confirm_bank_wire.json": "BackOfficeConfirmBankWireFunction",

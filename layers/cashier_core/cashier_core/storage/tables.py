@@ -16,6 +16,8 @@ BY_WORK_KEY_INDEX: Final = "by_work_key"
 BY_PROVIDER_INDEX: Final = "by_provider"
 # Index of the webhook deliveries table: the provider events of one transaction.
 BY_TRANSACTION_INDEX: Final = "by_transaction"
+# Sparse index of the same table: parked events by state ("open", "unresolved").
+BY_PARKED_STATE_INDEX: Final = "by_parked_state"
 
 # The accounts table holds each account item and its ledger under one partition.
 ACCOUNT_SORT_KEY: Final = "ACCOUNT"
