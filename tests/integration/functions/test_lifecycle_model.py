@@ -95,6 +95,32 @@ class ModelDeposit:
     # The provider's success carried the other amount and sent it to review: the
     # provider captured that, so a reversal of it is a whole reversal.
     captured_other: bool = False
+    # The money, as the ledger and positions.py must see it.
+    credited: Decimal = Decimal(0)
+    reversed: Decimal = Decimal(0)  # taken back from the account
+    before_credit: Decimal = Decimal(0)  # taken back by the provider before any credit
+    reinstated: Decimal = Decimal(0)  # came back after a reversal
+
+    @property
+    def on_account(self) -> Decimal:
+        return self.credited - self.reversed
+
+    @property
+    def to_credit(self) -> Decimal:
+        return self.amount - self.before_credit + self.reinstated - self.credited
+
+    def reported(self, money: str) -> Decimal | None:
+        """The amount an event with `money` carries (None: it carries none)."""
+        return {
+            "own": self.amount,
+            "other": self.amount + 1,
+            "part": part_of(self.amount),
+            "none": None,
+        }[money]
+
+
+def part_of(amount: Decimal) -> Decimal:
+    return (amount / 3).quantize(Decimal("0.01"))
 
 
 @dataclass
@@ -107,7 +133,8 @@ class ModelWithdrawal:
 
 def model_webhook(deposit: ModelDeposit, status: str, money: str) -> Decimal:
     """Apply one new provider event to the model; returns the balance change.
-    `money` is what the event carried: "own" amount, "other" amount, or "none"."""
+    `money` is what the event carried: "own" amount, "other" amount, "part" of
+    it, or "none"."""
     phase = deposit.phase
     if status == "succeeded":
         if phase == "confirmed":
@@ -125,20 +152,53 @@ def model_webhook(deposit: ModelDeposit, status: str, money: str) -> Decimal:
     elif status == "cancelled" and phase == "pending":
         deposit.phase = "cancelled"
     elif status in ("refunded", "chargeback"):
-        # Whole: our amount, no amount, or what the provider captured when it
-        # differed from ours. Anything else is a partial reversal.
-        whole = money in ("own", "none") or (money == "other" and deposit.captured_other)
-        if phase in ("pending", "failed", "cancelled"):
-            deposit.phase = "review"  # money leaving before we saw it arrive: a person looks
-        elif phase in ("confirmed", "review"):
-            # A whole one stops the credit (nothing was credited to reverse); a
-            # partial one puts the deposit in front of a person, never final.
-            deposit.phase = status if whole else "review"
-        elif phase == "credited" and whole:
-            deposit.phase = status
-            return -deposit.amount  # only a credit is reversed, and only whole
-        # credited with another amount: recorded and alarmed, nothing reversed
+        return model_reversal(deposit, status, money)
+    elif status == "reinstated":
+        model_reinstatement(deposit, money)
     return Decimal(0)
+
+
+def model_reversal(deposit: ModelDeposit, status: str, money: str) -> Decimal:
+    """Reversals are amounts: never more than is on the account (issue 12)."""
+    phase = deposit.phase
+    if phase in ("pending", "failed", "cancelled"):
+        deposit.phase = "review"  # money leaving before we saw it arrive: a person looks
+        return Decimal(0)
+    if phase in ("refunded", "chargeback"):
+        return Decimal(0)  # nothing left: refused and alarmed
+    reported = deposit.reported(money)
+    on_account = deposit.on_account
+    if on_account > 0 or phase == "credited":
+        asked = on_account if reported is None else reported
+        taken = min(asked, on_account)
+        deposit.reversed += taken
+        if asked > on_account or taken <= 0:
+            deposit.phase = "review"
+        elif on_account - taken == 0:
+            deposit.phase = status
+        elif phase not in ("credited", "review"):
+            deposit.phase = "review"
+        return -taken
+    owed = deposit.amount - deposit.before_credit - deposit.reversed + deposit.reinstated
+    asked = owed if reported is None else reported
+    captured = money == "other" and deposit.captured_other
+    if captured or asked >= owed:
+        deposit.before_credit += min(asked, owed)
+        deposit.phase = status
+    else:
+        deposit.before_credit += asked
+        deposit.phase = "review"
+    return Decimal(0)
+
+
+def model_reinstatement(deposit: ModelDeposit, money: str) -> None:
+    """Money taken back came back: a person re-credits it after review."""
+    taken = deposit.reversed + deposit.before_credit - deposit.reinstated
+    if deposit.phase in ("pending", "failed", "cancelled") or taken <= 0:
+        return  # nothing was taken back: recorded only
+    reported = deposit.reported(money)
+    deposit.reinstated += taken if reported is None else min(reported, taken)
+    deposit.phase = "review"
 
 
 @dataclass
@@ -288,21 +348,23 @@ class CashierModel(RuleBasedStateMachine):
         for deposit in self.deposits:
             if deposit.phase == "confirmed" and deposit.queued:
                 deposit.phase = "credited"
-                self.balance += deposit.amount
+                owed = max(deposit.to_credit, Decimal(0))
+                deposit.credited += owed
+                self.balance += owed
             deposit.queued = False
 
     def _event(self, deposit: ModelDeposit, status: str, money: str) -> bytes:
         """A provider's event for the deposit, in its provider's own format."""
+        reported = deposit.reported(money)
         if deposit.provider == "adyen":
             code, success = ADYEN_CODES[status]
-            minor = int(deposit.amount * 100) + (0 if money == "own" else 100)
-            amount = None if money == "none" else (minor, "USD")
+            amount = None if reported is None else (int(reported * 100), "USD")
             return self.lifecycle.adyen_body(
                 deposit.transaction_id, code, success=success, amount=amount
             )
         transaction = self.lifecycle.transaction(deposit.transaction_id)
-        amount = deposit.amount if money == "own" else deposit.amount + 1
-        return self.lifecycle.sandbox_body(transaction, status, amount=f"{amount:f}")
+        assert reported is not None
+        return self.lifecycle.sandbox_body(transaction, status, amount=f"{reported:f}")
 
     def _post(self, provider: str, body: bytes) -> int:
         if provider == "adyen":
@@ -410,6 +472,36 @@ class CashierModel(RuleBasedStateMachine):
         assert (answer, body["error"]["code"]) == (409, "invalid_transition"), body
         return delivery
 
+    @precondition(lambda self: self.deposits)
+    @rule(
+        target=deliveries,
+        pick=st.integers(min_value=0),
+        status=st.sampled_from(["refunded", "chargeback"]),
+    )
+    def deliver_partial_reversal(self, pick: int, status: str) -> Delivery:
+        """A third of the deposit refunded or charged back: that amount, never all."""
+        deposit = self.deposits[pick % len(self.deposits)]
+        delivery = Delivery(deposit, status, "part", self._event(deposit, status, "part"))
+        assert self._post(deposit.provider, delivery.body) == 200
+        CashierModel.reached[f"partial {status} while {deposit.phase}"] += 1
+        self.balance += model_webhook(deposit, status, "part")
+        self.swept = False
+        return delivery
+
+    @precondition(lambda self: any(d.provider == "sandbox" for d in self.deposits))
+    @rule(target=deliveries, pick=st.integers(min_value=0), whole=st.booleans())
+    def deliver_reinstatement(self, pick: int, whole: bool) -> Delivery:
+        """A dispute won or a refund that failed: the money came back; a person credits it."""
+        deposit = self._pick_deposit(pick, "sandbox")
+        assert deposit is not None
+        money = "own" if whole else "part"
+        delivery = Delivery(deposit, "reinstated", money, self._event(deposit, "reinstated", money))
+        assert self._post("sandbox", delivery.body) == 200
+        CashierModel.reached[f"reinstatement while {deposit.phase}"] += 1
+        self.balance += model_webhook(deposit, "reinstated", money)
+        self.swept = False
+        return delivery
+
     @rule(delivery=deliveries)
     def redeliver_webhook(self, delivery: Delivery) -> None:
         # A duplicate (or a late, out-of-order copy) changes no status; for a
@@ -467,7 +559,11 @@ class CashierModel(RuleBasedStateMachine):
         target = "confirmed" if decision == "credit" else "failed"
         if deposit.phase in ("refunded", "chargeback") and decision == "credit":
             CashierModel.reached["credit refused after a refund or chargeback"] += 1
-        if deposit.phase == "review":
+        if deposit.phase == "review" and decision == "reject" and deposit.on_account > 0:
+            # Credited money is on the account: rejecting would strand it there.
+            CashierModel.reached["reject refused with money on the account"] += 1
+            assert (status, body["error"]["code"]) == (409, "invalid_transition"), body
+        elif deposit.phase == "review":
             assert (status, body["applied"]) == (200, True), body
             deposit.phase = target
             deposit.queued = decision == "credit"
@@ -665,11 +761,17 @@ class CashierModel(RuleBasedStateMachine):
     ) -> None:
         entries = self.aws.accounts().ledger(self.account_id) if ledger is None else ledger
         kinds = Counter((entry.transaction_id, entry.kind) for entry in entries)
+        moved: Counter[tuple[str | None, LedgerKind]] = Counter()
+        for entry in entries:
+            moved[(entry.transaction_id, entry.kind)] += abs(entry.amount)
         for deposit in self.deposits:
-            credit_entries = kinds[(deposit.transaction_id, LedgerKind.CREDIT)]
-            reversals = kinds[(deposit.transaction_id, LedgerKind.REVERSAL)]
-            assert credit_entries - reversals in (0, 1)
-            assert credit_entries <= 1  # nothing here re-credits after a reversal
+            tid = deposit.transaction_id
+            credited, reversed_ = moved[(tid, LedgerKind.CREDIT)], moved[(tid, LedgerKind.REVERSAL)]
+            # What the ledger moved for the deposit is what the model says moved.
+            assert (credited, reversed_) == (deposit.credited, deposit.reversed), deposit
+            # Never more reversed than credited; never more credited than owed.
+            assert credited - reversed_ >= 0
+            assert credited <= deposit.amount + deposit.reinstated
         for withdrawal in self.withdrawals:
             tid = withdrawal.transaction_id
             assert kinds[(tid, LedgerKind.WITHDRAWAL_HOLD)] == 1
