@@ -11,10 +11,12 @@ and the tests do before invoking the webhook function with these files.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from typing import Any, Final
 
 from cashier_local.events import api_event
+from cashier_local.template import REPO_ROOT
 from cashier_providers import signing
 from cashier_providers.adyen import notification_signature
 
@@ -57,32 +59,57 @@ def resign(event: dict[str, Any], secret: str, now: int | None = None) -> dict[s
         document = json.loads(body)
         for entry in document["notificationItems"]:
             item = entry["NotificationRequestItem"]
-            unsigned = {k: v for k, v in item.items() if k != "additionalData"}
-            item["additionalData"] = {"hmacSignature": notification_signature(unsigned, secret)}
+            additional = {
+                k: v for k, v in (item.get("additionalData") or {}).items() if k != "hmacSignature"
+            }
+            additional["hmacSignature"] = notification_signature(item, secret)
+            item["additionalData"] = additional
         body = json.dumps(document).encode()
     else:
         raise ValueError(f"no signing scheme for {provider}")
-    return _event(provider, body, list(headers.items()))
+    # _event adds the Content-Type itself.
+    kept = [(k, v) for k, v in headers.items() if k.lower() != "content-type"]
+    return _event(provider, body, kept)
 
 
-def sample_events(deposit_id: str) -> dict[str, dict[str, Any]]:
-    """The committed samples: each provider's success for the sample deposit."""
+# Stripe's published example objects (from its OpenAPI fixtures), kept beside
+# the tests that build all Stripe traffic from them.
+STRIPE_OBJECTS: Final = REPO_ROOT / "tests" / "fixtures" / "stripe"
+SAMPLE_DEPOSIT: Final = "f1b32a90-7eda-5681-a5f0-824bcf8a966f"
+
+
+def _stripe_object(name: str, **ours: Any) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((STRIPE_OBJECTS / f"{name}.json").read_text())
+    return {**document, **ours}
+
+
+def sample_events(deposit_id: str = SAMPLE_DEPOSIT) -> dict[str, dict[str, Any]]:
+    """The committed samples: each provider's success for the sample deposit, in
+    the provider's own shape (Stripe's published Event and Checkout Session with
+    our values put in; an Adyen item with every documented field)."""
     sandbox = json.dumps(
         {"event_id": "evt_sample_0001", "transaction_id": deposit_id, "provider_reference": None,
          "status": "succeeded", "amount": "25.00", "currency": "USD"}
     ).encode()  # fmt: skip
-    stripe_body = json.dumps(
-        {"id": "evt_1SampleStripe", "object": "event", "type": "checkout.session.completed",
-         "data": {"object": {"id": "cs_test_sample", "object": "checkout.session",
-                             "client_reference_id": deposit_id, "payment_intent": "pi_sample",
-                             "payment_status": "paid", "amount_total": 2500, "currency": "usd"}}}
-    ).encode()  # fmt: skip
+    session = _stripe_object(
+        "checkout_session", id="cs_test_sample", client_reference_id=deposit_id,
+        metadata={"transaction_id": deposit_id}, payment_intent="pi_sample",
+        payment_status="paid", status="complete", amount_total=2500, amount_subtotal=2500,
+        currency="usd",
+    )  # fmt: skip
+    event = _stripe_object(
+        "event", id="evt_1SampleStripe", type="checkout.session.completed", livemode=False,
+        created=EXAMPLE_TIME, data={"object": session},
+    )  # fmt: skip
+    stripe_body = json.dumps(event).encode()
     adyen_body = json.dumps(
         {"live": "false", "notificationItems": [{"NotificationRequestItem": {
+            "additionalData": {"paymentLinkId": "PLSAMPLE00000001"},
             "amount": {"currency": "USD", "value": 2500}, "eventCode": "AUTHORISATION",
-            "merchantAccountCode": "AlphaMarketsECOM", "merchantReference": deposit_id,
-            "pspReference": "8816178952380553", "originalReference": "", "success": "true",
-            "reason": ""}}]}
+            "eventDate": "2026-11-24T12:00:00+01:00", "merchantAccountCode": "AlphaMarketsECOM",
+            "merchantReference": deposit_id, "operations": ["CANCEL", "CAPTURE", "REFUND"],
+            "originalReference": "", "paymentMethod": "visa", "pspReference": "8816178952380553",
+            "reason": "", "success": "true"}}]}
     ).encode()  # fmt: skip
     unsigned = {
         "webhook_sandbox.json": _event("sandbox", sandbox, []),
@@ -90,3 +117,14 @@ def sample_events(deposit_id: str) -> dict[str, dict[str, Any]]:
         "webhook_adyen.json": _event("adyen", adyen_body, []),
     }
     return {name: resign(event, EXAMPLE_SECRET, EXAMPLE_TIME) for name, event in unsigned.items()}
+
+
+def main() -> int:
+    """Rewrite events/webhook_*.json (`python -m cashier_local.webhook_events`)."""
+    for name, event in sample_events().items():
+        (REPO_ROOT / "events" / name).write_text(json.dumps(event, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
