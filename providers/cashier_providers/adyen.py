@@ -29,14 +29,14 @@ from decimal import Decimal
 from typing import Any, Final
 
 from cashier_core.errors import (
-    CashierError,
     ProviderRefused,
     ProviderUnavailable,
     WebhookMalformed,
     WebhookRejected,
 )
 from cashier_core.models import ProviderConfig, Transaction
-from cashier_core.money import from_minor_units, to_minor_units
+from cashier_core.money import CURRENCY_EXPONENTS
+from cashier_core.provider_amounts import ProviderCurrencies
 from cashier_core.providers import (
     CreatedPayment,
     Credentials,
@@ -59,6 +59,31 @@ SIGNED_FIELDS: Final = (
     "currency",
     "eventCode",
     "success",
+)
+# Adyen's own table, https://docs.adyen.com/development-resources/currency-codes
+# ("Currency codes and minor units"): "For CLP, CVE, IDR, and ISK the standard
+# has a different number of decimals than shown in our currency codes table
+# ... the decimals in the table on this page are leading": CLP 2, CVE 0, IDR 0,
+# ISK 2 (ISO: 0, 2, 2, 0). Every other listed code has ISO's exponent. A code
+# the page does not list (CLF, UYW and the other ISO fund codes) is not taken.
+ADYEN_LISTED: Final = """
+    AED ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BHD BMD BND BOB BRL BSD BWP BYN
+    BZD CAD CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ETB EUR FJD FKP
+    GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD ISK JMD JOD
+    JPY KES KGS KHR KMF KRW KWD KYD KZT LAK LBP LKR LYD MAD MDL MKD MMK MNT MOP
+    MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR
+    PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SEK SGD SHP SLE SOS SRD STN SVC SZL
+    THB TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF
+    XPF YER ZAR ZMW
+    """
+ADYEN_DIFFERS_FROM_ISO: Final = {"CLP": 2, "CVE": 0, "IDR": 0, "ISK": 2}
+ADYEN_CURRENCIES: Final = ProviderCurrencies(
+    "Adyen",
+    exponents={
+        code: ADYEN_DIFFERS_FROM_ISO.get(code, CURRENCY_EXPONENTS[code])
+        for code in ADYEN_LISTED.split()
+        if code in CURRENCY_EXPONENTS
+    },
 )
 EVENT_TARGETS: Final = {
     ("AUTHORISATION", "true"): Status.PROVIDER_CONFIRMED,
@@ -110,6 +135,7 @@ class AdyenProvider:
     redirects: bool = True
     payment_expiry: timedelta = timedelta(hours=24)
     reports_amounts: bool = True
+    currencies: ProviderCurrencies = ADYEN_CURRENCIES
     post: Post = field(default=_urllib_post)
 
     def create_payment(self, request: PaymentRequest) -> CreatedPayment:
@@ -122,7 +148,7 @@ class AdyenProvider:
             "reference": transaction.transaction_id,
             "merchantAccount": merchant_account,
             "amount": {
-                "value": to_minor_units(transaction.amount, transaction.currency),
+                "value": ADYEN_CURRENCIES.to_units(transaction.amount, transaction.currency),
                 "currency": transaction.currency,
             },
             "returnUrl": request.return_url or settings.get("return_url", ""),
@@ -217,12 +243,9 @@ def _is_hex(key: str) -> bool:
 
 
 def _amount(value: Any, currency: Any) -> Decimal | None:
-    if not isinstance(value, int) or not isinstance(currency, str):
-        return None
-    try:
-        return from_minor_units(value, currency)
-    except CashierError:  # an unknown currency: reported as a mismatch by the webhook
-        return None
+    """Our amount for Adyen's minor units (its own table), or None when it is
+    not exactly one of ours: then the lifecycle reviews instead of crediting."""
+    return ADYEN_CURRENCIES.from_units(value, currency)
 
 
 PROVIDER = AdyenProvider()

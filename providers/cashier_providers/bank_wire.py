@@ -18,6 +18,7 @@ from typing import Final
 from cashier_core.errors import ProviderUnavailable, WebhookRejected
 from cashier_core.models import ProviderConfig, Transaction
 from cashier_core.money import format_amount
+from cashier_core.provider_amounts import ProviderCurrencies, iso_currencies
 from cashier_core.providers import (
     CreatedPayment,
     Credentials,
@@ -37,12 +38,17 @@ def reference_for(transaction_id: str) -> str:
     return "BW-" + base64.b32encode(digest)[:12].decode()
 
 
+ISO_CURRENCIES: Final = iso_currencies("bank wire")
+
+
 @dataclass(frozen=True)
 class BankWireProvider:
     name: str = "bank_wire"
     redirects: bool = False
     payment_expiry: timedelta = timedelta(days=14)
     reports_amounts: bool = True
+    # ISO's units for every currency: its amounts are our decimal strings.
+    currencies: ProviderCurrencies = ISO_CURRENCIES
 
     def create_payment(self, request: PaymentRequest) -> CreatedPayment:
         settings = request.config.settings

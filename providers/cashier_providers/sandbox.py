@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 from cashier_core.errors import ProviderRefused, ProviderUnavailable, WebhookMalformed
 from cashier_core.models import ProviderConfig, Transaction
 from cashier_core.money import to_minor_units
+from cashier_core.provider_amounts import ProviderCurrencies, iso_currencies
 from cashier_core.providers import (
     CreatedPayment,
     Credentials,
@@ -61,12 +62,17 @@ def _page_beside(webhook_url: str | None) -> str:
     return DEFAULT_HOSTED_PAGE
 
 
+ISO_CURRENCIES: Final = iso_currencies("sandbox")
+
+
 @dataclass(frozen=True)
 class SandboxProvider:
     name: str = "sandbox"
     redirects: bool = True
     payment_expiry: timedelta = timedelta(minutes=30)
     reports_amounts: bool = True
+    # ISO's units for every currency: its amounts are our decimal strings.
+    currencies: ProviderCurrencies = ISO_CURRENCIES
 
     def create_payment(self, request: PaymentRequest) -> CreatedPayment:
         transaction = request.transaction

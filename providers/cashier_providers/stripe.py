@@ -31,7 +31,7 @@ from cashier_core.errors import (
     WebhookRejected,
 )
 from cashier_core.models import ProviderConfig, Transaction
-from cashier_core.money import currency_exponent
+from cashier_core.provider_amounts import ProviderCurrencies
 from cashier_core.providers import (
     CreatedPayment,
     Credentials,
@@ -46,27 +46,58 @@ SIGNATURE_HEADER: Final = "stripe-signature"
 TOLERANCE_SECONDS: Final = 300
 TIMEOUT_SECONDS: Final = 8
 DEFAULT_API_BASE: Final = "https://api.stripe.com"
-# Where Stripe's smallest unit differs from ISO 4217's (Stripe's currency docs).
-STRIPE_EXPONENT_OVERRIDES: Final = {"MGA": 0}
-THREE_DECIMAL: Final = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
 
-
-def stripe_exponent(currency: str) -> int:
-    return STRIPE_EXPONENT_OVERRIDES.get(currency, currency_exponent(currency))
+# Stripe's own units, from https://docs.stripe.com/currencies ("Supported
+# presentment currencies", "Zero-decimal currencies", "Three-decimal
+# currencies", "Special cases"), never ISO's:
+# - zero-decimal: the amount is in whole units (MGA, whose ISO unit is 1/100,
+#   included);
+# - three-decimal (BHD JOD KWD OMR TND): thousandths, and "the least-significant
+#   (last) digit must be 0", so a multiple of 10;
+# - special cases: ISK and UGX are "effectively zero-decimal" but, "to
+#   maintain backwards compatibility", are sent with two decimals ("to charge
+#   5 ISK, provide an amount value of 500") and must be "evenly divisible by
+#   100" (Stripe answers 400 invalid_charge_amount_no_decimal_compatible, see
+#   support.stripe.com/questions/deprecation-of-fractional-isk-charges-and-refunds);
+#   HUF and TWD are charged with two decimals (only their payouts are
+#   zero-decimal, and this module pays nothing out);
+# - every other presentment currency: two decimals.
+# A currency missing here (CLF, IQD, LYD, the ISO fund codes) is not taken: the
+# method is not offered for it and a deposit is refused, never sent.
+STRIPE_ZERO_DECIMAL: Final = "BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF VND VUV XAF XOF XPF"
+STRIPE_THREE_DECIMAL: Final = "BHD JOD KWD OMR TND"
+STRIPE_WHOLE_UNITS_IN_HUNDREDTHS: Final = "ISK UGX"
+STRIPE_TWO_DECIMAL: Final = """
+    USD AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BMD BND BOB BRL BSD BWP
+    BYN BZD CAD CDF CHF CNY COP CRC CVE CZK DKK DOP DZD EGP ETB EUR FJD FKP GBP
+    GEL GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR JMD KES KGS KHR KYD KZT LAK
+    LBP LKR LRD LSL MAD MDL MKD MMK MNT MOP MUR MVR MWK MXN MYR MZN NAD NGN NIO
+    NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SEK SGD SHP
+    SLE SOS SRD SZL THB TJS TOP TRY TTD TWD TZS UAH UYU UZS WST XCD YER ZAR ZMW
+    """
+STRIPE_CURRENCIES: Final = ProviderCurrencies(
+    "Stripe",
+    exponents={
+        **dict.fromkeys(STRIPE_ZERO_DECIMAL.split(), 0),
+        **dict.fromkeys(STRIPE_THREE_DECIMAL.split(), 3),
+        **dict.fromkeys(STRIPE_TWO_DECIMAL.split(), 2),
+        **dict.fromkeys(STRIPE_WHOLE_UNITS_IN_HUNDREDTHS.split(), 2),
+    },
+    multiple_of={
+        **dict.fromkeys(STRIPE_THREE_DECIMAL.split(), 10),
+        **dict.fromkeys(STRIPE_WHOLE_UNITS_IN_HUNDREDTHS.split(), 100),
+    },
+)
 
 
 def to_stripe_amount(amount: Decimal, currency: str) -> int:
-    scaled = amount.scaleb(stripe_exponent(currency))
-    if scaled != scaled.to_integral_value():
-        raise ProviderRefused(f"Stripe cannot take {amount} {currency} at its precision.")
-    unit_amount = int(scaled)
-    if currency in THREE_DECIMAL and unit_amount % 10:
-        raise ProviderRefused("Stripe takes three-decimal currencies only in multiples of 0.010.")
-    return unit_amount
+    """Stripe's `unit_amount`; refused (never rounded) when Stripe would not take it."""
+    return STRIPE_CURRENCIES.to_units(amount, currency)
 
 
-def from_stripe_amount(unit_amount: int, currency: str) -> Decimal:
-    return Decimal(unit_amount).scaleb(-stripe_exponent(currency))
+def from_stripe_amount(unit_amount: object, currency: object) -> Decimal | None:
+    """Our amount for Stripe's, or None when it is not exactly one of ours."""
+    return STRIPE_CURRENCIES.from_units(unit_amount, currency)
 
 
 def _default_http_client() -> Any:
@@ -82,6 +113,7 @@ class StripeProvider:
     # Checkout Sessions expire after 24 hours by default.
     payment_expiry: timedelta = timedelta(hours=24)
     reports_amounts: bool = True
+    currencies: ProviderCurrencies = STRIPE_CURRENCIES
     http_client_factory: Callable[[], Any] = field(default=_default_http_client)
 
     def _client(self, config: ProviderConfig, credentials: Credentials) -> Any:
@@ -185,9 +217,7 @@ class StripeProvider:
                 raw_status=kind,
                 transaction_id=transaction_id,
                 provider_reference=reference,
-                amount=from_stripe_amount(amount_minor, currency_code)
-                if isinstance(amount_minor, int) and currency_code
-                else None,
+                amount=from_stripe_amount(amount_minor, currency_code),
                 currency=currency_code,
                 new_provider_reference=new_reference,
             )
@@ -215,9 +245,7 @@ class StripeProvider:
             intent = session.payment_intent
             return PaymentStatus(
                 Status.PROVIDER_CONFIRMED,
-                amount=from_stripe_amount(amount, currency)
-                if isinstance(amount, int) and currency
-                else None,
+                amount=from_stripe_amount(amount, currency),
                 currency=currency,
                 provider_reference=intent if isinstance(intent, str) else None,
             )

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from cashier_core.models import ProviderConfig, Transaction
+from cashier_core.provider_amounts import ProviderCurrencies
 from cashier_core.settings import settings
 from cashier_core.statuses import Status
 
@@ -96,6 +97,8 @@ class PaymentProvider(Protocol):
     # False only for a module whose provider never reports amounts: then a
     # confirmation without one is credited. Otherwise it goes to manual_review.
     reports_amounts: bool
+    # The provider's own units of every currency it takes (provider_amounts.py).
+    currencies: ProviderCurrencies
 
     def create_payment(self, request: PaymentRequest) -> CreatedPayment: ...
 
