@@ -20,6 +20,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +38,7 @@ from cashier_core.errors import (
 from cashier_core.models import ProviderConfig, Transaction
 from cashier_core.money import CURRENCY_EXPONENTS
 from cashier_core.provider_amounts import ProviderCurrencies
+from cashier_core.provider_config import ConfigScope, check_mode, check_url, refuse
 from cashier_core.providers import (
     CreatedPayment,
     Credentials,
@@ -85,6 +87,11 @@ ADYEN_CURRENCIES: Final = ProviderCurrencies(
         if code in CURRENCY_EXPONENTS
     },
 )
+DEFAULT_API_BASE: Final = "https://checkout-test.adyen.com"
+ADYEN_TEST_HOSTS: Final = frozenset({"checkout-test.adyen.com"})
+# Live Checkout: https://{PREFIX}-checkout-live.adyenpayments.com/checkout
+LIVE_HOST: Final = re.compile(r"[a-z0-9]{1,40}-checkout-live\.adyenpayments\.com")
+MERCHANT_ACCOUNT: Final = re.compile(r"[A-Za-z0-9_-]{1,80}")
 EVENT_TARGETS: Final = {
     ("AUTHORISATION", "true"): Status.PROVIDER_CONFIRMED,
     ("AUTHORISATION", "false"): Status.FAILED,
@@ -105,16 +112,58 @@ def notification_signature(item: Mapping[str, Any], hmac_key_hex: str) -> str:
     ).decode()
 
 
-def _items(body: bytes) -> list[dict[str, Any]]:
+def _notification(body: bytes) -> tuple[bool | None, list[dict[str, Any]]]:
+    """The notification's `live` flag and its items, in the shape Adyen
+    documents or not at all: anything else (a non-object amount, nesting where
+    Adyen sends a flat value, a body nested past the parser's depth) is
+    malformed, never a crash."""
     try:
         document: Any = json.loads(body)
-        wrapped = document["notificationItems"]
-        items = [entry["NotificationRequestItem"] for entry in wrapped]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, RecursionError):
         raise WebhookMalformed() from None
-    if not items or len(items) > MAX_ITEMS or not all(isinstance(item, dict) for item in items):
+    if not isinstance(document, dict) or not isinstance(document.get("notificationItems"), list):
         raise WebhookMalformed()
-    return items
+    wrapped: list[Any] = document["notificationItems"]
+    if not wrapped or len(wrapped) > MAX_ITEMS:
+        raise WebhookMalformed()
+    items = []
+    for entry in wrapped:
+        item = entry.get("NotificationRequestItem") if isinstance(entry, dict) else None
+        if not isinstance(item, dict) or not _documented_shape(item):
+            raise WebhookMalformed()
+        items.append(item)
+    live = document.get("live")
+    return {"true": True, "false": False}.get(live) if isinstance(live, str) else None, items
+
+
+_SCALAR: Final = (str, int, float, bool, type(None))
+
+
+def _documented_shape(item: dict[str, Any]) -> bool:
+    """Strings where Adyen sends strings; `amount` an object of an integer
+    value and a currency; `additionalData` a flat object; lists of scalars."""
+    if not all(isinstance(item.get(name, ""), str) for name in SIGNED_FIELDS):
+        return False
+    if not isinstance(item.get("eventCode"), str) or not isinstance(item.get("pspReference"), str):
+        return False
+    amount = item.get("amount")
+    if amount is not None and not (
+        isinstance(amount, dict)
+        and isinstance(amount.get("value"), int)
+        and not isinstance(amount.get("value"), bool)
+        and isinstance(amount.get("currency"), str)
+        and all(isinstance(value, _SCALAR) for value in amount.values())
+    ):
+        return False
+    for name, value in item.items():
+        if name == "amount" or isinstance(value, _SCALAR):
+            continue
+        if isinstance(value, list) and all(isinstance(v, _SCALAR) for v in value):
+            continue
+        if isinstance(value, dict) and all(isinstance(v, _SCALAR) for v in value.values()):
+            continue
+        return False
+    return True
 
 
 Post = Callable[[str, Mapping[str, str], bytes], tuple[int, bytes]]
@@ -138,6 +187,30 @@ class AdyenProvider:
     currencies: ProviderCurrencies = ADYEN_CURRENCIES
     post: Post = field(default=_urllib_post)
 
+    def check_config(self, config: ProviderConfig, *, local_stage: bool) -> ConfigScope:
+        """`live` ("true"/"false", as Adyen's notifications say it) and the
+        merchant account decide which events are this config's; the API base
+        is Adyen's test host for a test config and a live prefix host for a
+        live one (https://docs.adyen.com/development-resources/live-endpoints)."""
+        live = check_mode(config, "live", {"true": True, "false": False})
+        merchant_account = config.settings.get("merchant_account", "")
+        if not MERCHANT_ACCOUNT.fullmatch(merchant_account):
+            raise refuse(config, "merchant_account is missing or not an Adyen account code")
+        api_base = check_url(
+            config,
+            "api_base",
+            allowed_host=(
+                (lambda host: bool(LIVE_HOST.fullmatch(host)))
+                if live
+                else ADYEN_TEST_HOSTS.__contains__
+            ),
+            local_stage=local_stage,
+        )
+        if live and api_base is None:
+            raise refuse(config, "a live config names its live api_base (the default is test)")
+        check_url(config, "return_url", allowed_host=None, local_stage=local_stage)
+        return ConfigScope(live=live, merchant_account=merchant_account)
+
     def create_payment(self, request: PaymentRequest) -> CreatedPayment:
         settings = request.config.settings
         merchant_account = settings.get("merchant_account")
@@ -154,7 +227,7 @@ class AdyenProvider:
             "returnUrl": request.return_url or settings.get("return_url", ""),
             "metadata": {"transaction_id": transaction.transaction_id},
         }
-        url = f"{settings.get('api_base', 'https://checkout-test.adyen.com')}/{API_VERSION}/paymentLinks"
+        url = f"{settings.get('api_base', DEFAULT_API_BASE)}/{API_VERSION}/paymentLinks"
         headers = {
             "X-API-Key": request.credentials.api_key,
             "Content-Type": "application/json",
@@ -183,27 +256,29 @@ class AdyenProvider:
 
     def verify_webhook(
         self, body: bytes, headers: Mapping[str, str], secrets: Sequence[str], now: datetime
-    ) -> None:
+    ) -> str:
+        """The HMAC key that signed every item: one webhook's items are signed
+        with one key, so a batch mixing keys (two brands' secrets) is refused."""
         try:
-            items = _items(body)
+            _, items = _notification(body)
         except WebhookMalformed:
             raise WebhookRejected() from None
+        keys = [key for key in secrets if _is_hex(key)]
         for item in items:
             additional = item.get("additionalData") or {}
             given = additional.get("hmacSignature") if isinstance(additional, dict) else None
             if not isinstance(given, str) or not given:
                 raise WebhookRejected("An Adyen notification item has no hmacSignature.")
-            if not any(
-                hmac.compare_digest(notification_signature(item, key), given)
-                for key in secrets
-                if _is_hex(key)
-            ):
+            keys = [k for k in keys if hmac.compare_digest(notification_signature(item, k), given)]
+            if not keys:
                 raise WebhookRejected("An Adyen notification item's signature does not verify.")
+        return keys[0]
 
     def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
         events: list[WebhookEvent] = []
         seen: set[str] = set()
-        for item in _items(body):
+        live, items = _notification(body)
+        for item in items:
             code, success = str(item.get("eventCode", "")), str(item.get("success", "")).lower()
             psp = str(item.get("pspReference", ""))
             event_id = f"{psp}:{code}:{success}"
@@ -221,6 +296,8 @@ class AdyenProvider:
                     transaction_id=item.get("merchantReference") or None,
                     amount=_amount(value, currency),
                     currency=currency if isinstance(currency, str) else None,
+                    live=live,
+                    merchant_account=item.get("merchantAccountCode") or None,
                 )
             )
         return events

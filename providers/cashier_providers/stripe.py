@@ -32,6 +32,7 @@ from cashier_core.errors import (
 )
 from cashier_core.models import ProviderConfig, Transaction
 from cashier_core.provider_amounts import ProviderCurrencies
+from cashier_core.provider_config import ConfigScope, check_mode, check_url
 from cashier_core.providers import (
     CreatedPayment,
     Credentials,
@@ -90,6 +91,18 @@ STRIPE_CURRENCIES: Final = ProviderCurrencies(
 )
 
 
+# Stripe's API is on one host; a loopback stand-in only on a local stage.
+STRIPE_API_HOSTS: Final = frozenset({"api.stripe.com"})
+MODES: Final = {"test": False, "live": True}
+# Secret (sk_) and restricted (rk_) keys say their mode in their prefix.
+KEY_MODES: Final = {"sk_test_": False, "rk_test_": False, "sk_live_": True, "rk_live_": True}
+
+
+def key_is_live(api_key: str) -> bool | None:
+    """Whether the key is a live key, a test key (False), or no Stripe secret key (None)."""
+    return next((live for prefix, live in KEY_MODES.items() if api_key.startswith(prefix)), None)
+
+
 def to_stripe_amount(amount: Decimal, currency: str) -> int:
     """Stripe's `unit_amount`; refused (never rounded) when Stripe would not take it."""
     return STRIPE_CURRENCIES.to_units(amount, currency)
@@ -116,11 +129,28 @@ class StripeProvider:
     currencies: ProviderCurrencies = STRIPE_CURRENCIES
     http_client_factory: Callable[[], Any] = field(default=_default_http_client)
 
+    def check_config(self, config: ProviderConfig, *, local_stage: bool) -> ConfigScope:
+        """`mode` (test or live) is declared, because the webhook function may
+        not read the key it comes from; the key's prefix must agree (`_client`)."""
+        live = check_mode(config, "mode", MODES)
+        check_url(
+            config, "api_base", allowed_host=STRIPE_API_HOSTS.__contains__, local_stage=local_stage
+        )
+        for setting in ("success_url", "cancel_url"):
+            check_url(config, setting, allowed_host=None, local_stage=local_stage)
+        return ConfigScope(live=live)
+
     def _client(self, config: ProviderConfig, credentials: Credentials) -> Any:
         import stripe
 
         if not credentials.api_key:
             raise ProviderUnavailable("The Stripe method has no API key configured.")
+        key_live = key_is_live(credentials.api_key)
+        if key_live is None or MODES.get(config.settings.get("mode", "")) is not key_live:
+            # Never charge live money from a test config, or test a live one.
+            raise ProviderUnavailable(
+                "The Stripe key's mode (its sk_test_/sk_live_ prefix) is not the config's mode."
+            )
         return stripe.StripeClient(
             credentials.api_key,
             base_addresses={"api": config.settings.get("api_base", DEFAULT_API_BASE)},
@@ -179,7 +209,7 @@ class StripeProvider:
 
     def verify_webhook(
         self, body: bytes, headers: Mapping[str, str], secrets: Sequence[str], now: datetime
-    ) -> None:
+    ) -> str:
         import stripe
 
         header = {key.lower(): value for key, value in headers.items()}.get(SIGNATURE_HEADER)
@@ -194,14 +224,14 @@ class StripeProvider:
                 stripe.WebhookSignature.verify_header(payload, header, secret, TOLERANCE_SECONDS)
             except stripe.SignatureVerificationError:
                 continue
-            return
+            return secret
         raise WebhookRejected()
 
     def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
         try:
             event: Any = json.loads(body)
             event_id, kind, obj = event["id"], event["type"], event["data"]["object"]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise WebhookMalformed() from None
         if not isinstance(obj, dict) or not isinstance(event_id, str):
             raise WebhookMalformed()
@@ -220,6 +250,7 @@ class StripeProvider:
                 amount=from_stripe_amount(amount_minor, currency_code),
                 currency=currency_code,
                 new_provider_reference=new_reference,
+                live=event.get("livemode") if isinstance(event.get("livemode"), bool) else None,
             )
         ]
 

@@ -66,6 +66,9 @@ UNKNOWN_TRANSACTION = "unknown_transaction"
 def decide(transaction: Transaction, signal: Signal) -> Move:  # noqa: PLR0911 - one per signal
     """What `signal` does to `transaction` as read. Pure."""
     match signal:
+        case ProviderReport(scope_mismatch=str(mismatch)):
+            # Another mode, merchant account or brand's secret: recorded, never applied.
+            return Move(Outcome.IGNORE, note=f"out of scope: {mismatch}")
         case ProviderReport():
             return _provider_report(transaction, signal)
         case PaymentStarted():
@@ -100,7 +103,10 @@ def decide_unmatched(report: ProviderReport) -> Move:
     refund or dispute is the exception: it may name the payment by a reference
     we only learn from the payment's success (a Stripe dispute names the
     PaymentIntent), which can arrive later, so the provider is asked to retry
-    rather than the reversal being forgotten and the late success credited."""
+    rather than the reversal being forgotten and the late success credited.
+    An event from another scope (mode, merchant account) is never retried."""
+    if report.scope_mismatch is not None:
+        return Move(Outcome.IGNORE, note=f"out of scope: {report.scope_mismatch}")
     if report.target in (S.REFUNDED, S.CHARGEBACK):
         return Move(Outcome.RETRY, note="reversal for no transaction found yet")
     return Move(Outcome.IGNORE, note=UNKNOWN_TRANSACTION)

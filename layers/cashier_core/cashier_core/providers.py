@@ -17,6 +17,7 @@ from typing import Protocol, runtime_checkable
 
 from cashier_core.models import ProviderConfig, Transaction
 from cashier_core.provider_amounts import ProviderCurrencies
+from cashier_core.provider_config import ConfigScope
 from cashier_core.settings import settings
 from cashier_core.statuses import Status
 
@@ -66,6 +67,10 @@ class WebhookEvent:
     # The reference the provider uses for this payment from now on (Stripe's
     # PaymentIntent once a Checkout Session completes); stored with the change.
     new_provider_reference: str | None = None
+    # The world the provider says the event is from (Stripe's livemode, Adyen's
+    # live flag and merchant account); None where the provider does not say.
+    live: bool | None = None
+    merchant_account: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +105,10 @@ class PaymentProvider(Protocol):
     # The provider's own units of every currency it takes (provider_amounts.py).
     currencies: ProviderCurrencies
 
+    def check_config(self, config: ProviderConfig, *, local_stage: bool) -> ConfigScope:
+        """The config's test/live scope; raise ConfigurationError for a config
+        that must not be used (a URL off the module's allow-list, no mode)."""
+
     def create_payment(self, request: PaymentRequest) -> CreatedPayment: ...
 
     def verify_webhook(
@@ -108,8 +117,9 @@ class PaymentProvider(Protocol):
         headers: Mapping[str, str],
         secrets: Sequence[str],
         now: datetime,
-    ) -> None:
-        """Raise WebhookRejected unless one of `secrets` signed exactly `body`."""
+    ) -> str:
+        """The one of `secrets` that signed exactly `body`; raise WebhookRejected
+        when none did. Verify before parsing anything a sender controls."""
 
     def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
         """Events of a verified body; raise WebhookMalformed if it is not parseable."""

@@ -27,6 +27,9 @@ class ProviderReport:
     # False only for a module that declares, in code, that it never reports amounts.
     reports_amounts: bool = True
     new_reference: str | None = None
+    # Why the event is not this transaction's config's to move (another mode,
+    # merchant account, or a secret that is not the config's); None when it is.
+    scope_mismatch: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

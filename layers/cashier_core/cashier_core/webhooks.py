@@ -37,7 +37,8 @@ from cashier_core.errors import (
 )
 from cashier_core.lifecycle import Outcome, ProviderReport, decide_unmatched
 from cashier_core.logs import logger
-from cashier_core.models import LedgerKind, Transaction, WebhookDelivery
+from cashier_core.models import LedgerKind, ProviderConfig, Transaction, WebhookDelivery
+from cashier_core.provider_config import ConfigScope
 from cashier_core.providers import PaymentProvider, WebhookAnswer, WebhookEvent, get_provider
 from cashier_core.telemetry import count
 from cashier_core.transitions import execute
@@ -47,13 +48,14 @@ SECRET_HEADERS: Final = frozenset({"authorization", "cookie", "proxy-authorizati
 MAX_STORED_BODY: Final = 256 * 1024
 
 
-def webhook_secrets(cashier: Cashier, provider_name: str) -> list[str]:
-    secrets: list[str] = []
+def webhook_secrets(cashier: Cashier, provider_name: str) -> dict[str, list[ProviderConfig]]:
+    """Every webhook secret of the provider's usable configs, with the configs
+    that hold it (one Stripe account may serve two brands' methods)."""
+    holders: dict[str, list[ProviderConfig]] = {}
     for config in cashier.provider_configs_of(provider_name):
         for secret in cashier.credentials(config).webhook_secrets:
-            if secret not in secrets:
-                secrets.append(secret)
-    return secrets
+            holders.setdefault(secret, []).append(config)
+    return holders
 
 
 def process_webhook(
@@ -68,8 +70,9 @@ def process_webhook(
     provider = get_provider(provider_name)
     if provider is None:
         raise ProviderNotFound()
+    holders = webhook_secrets(cashier, provider_name)
     try:
-        provider.verify_webhook(body, headers, webhook_secrets(cashier, provider_name), now)
+        signed_by = provider.verify_webhook(body, headers, list(holders), now)
     except WebhookRejected:
         count("WebhookRejected", provider=provider_name)
         raise
@@ -86,7 +89,7 @@ def process_webhook(
             body=stored_body,
             headers=kept_headers,
         )
-        _apply(cashier, provider, event, delivery, queue)
+        _apply(cashier, provider, event, delivery, queue, signers=holders.get(signed_by, []))
     return provider.answer()
 
 
@@ -111,11 +114,14 @@ def _apply(
     event: WebhookEvent,
     delivery: WebhookDelivery,
     queue: CreditQueue,
+    *,
+    signers: list[ProviderConfig],
 ) -> None:
     transaction = _find(cashier, provider, event)
     log = {"provider": provider.name, "provider_event_id": event.provider_event_id}
     if transaction is None:
-        unmatched = decide_unmatched(_report(provider, event))
+        mismatch = _unmatched_scope_mismatch(cashier, event, signers)
+        unmatched = decide_unmatched(_report(provider, event, mismatch))
         if unmatched.outcome is Outcome.RETRY:
             # Not stored: the provider retries, and by then the payment's own
             # event may have told us the reference this one names.
@@ -127,10 +133,14 @@ def _apply(
         logger.warning("webhook for no transaction of ours", extra=log)
         return
     log["transaction_id"] = transaction.transaction_id
+    mismatch = _scope_mismatch(cashier, provider, event, transaction, signers)
+    if mismatch is not None:
+        count("WebhookOutOfScope", provider=provider.name)
+        logger.warning("webhook from another scope", extra={**log, "outcome": mismatch})
     result = execute(
         cashier,
         transaction,
-        _report(provider, event),
+        _report(provider, event, mismatch),
         source=f"provider:{provider.name}",
         delivery=delivery.model_copy(update={"transaction_id": transaction.transaction_id}),
     )
@@ -163,7 +173,70 @@ def _apply(
         queue.enqueue(result.transaction)
 
 
-def _report(provider: PaymentProvider, event: WebhookEvent) -> ProviderReport:
+def _scope_mismatch(
+    cashier: Cashier,
+    provider: PaymentProvider,
+    event: WebhookEvent,
+    transaction: Transaction,
+    signers: list[ProviderConfig],
+) -> str | None:
+    """Why the event is not for the transaction's config, or None. The secret
+    that verified it must be that config's (or, when the config is gone, one of
+    the deposit's brand's), never another brand's; and the event's mode and
+    merchant account must be the config's. Closed by default: a config with a
+    mode takes no event that does not say its mode."""
+    if transaction.provider != provider.name:
+        return None  # lifecycle.decide ignores another provider's deposit itself
+    own = [
+        c
+        for c in cashier.provider_configs(transaction.brand_id)
+        if c.provider == transaction.provider and c.method_id == transaction.method_id
+    ]
+    key = (transaction.brand_id, transaction.method_id)
+    if own and not any((s.brand_id, s.method_id) == key for s in signers):
+        return "verified with another config's secret, not this deposit's"
+    if not own:
+        own = [s for s in signers if s.brand_id == transaction.brand_id]
+        if not own:
+            return "verified with another brand's secret, not this deposit's"
+    return _no_world_fits(cashier, event, own)
+
+
+def _unmatched_scope_mismatch(
+    cashier: Cashier, event: WebhookEvent, signers: list[ProviderConfig]
+) -> str | None:
+    """For an event naming nothing of ours: out of scope when no config holding
+    the verifying secret is in the event's world (then it is never retried)."""
+    return _no_world_fits(cashier, event, signers)
+
+
+def _no_world_fits(
+    cashier: Cashier, event: WebhookEvent, configs: list[ProviderConfig]
+) -> str | None:
+    """Why none of `configs` is in the event's world (mode, merchant account),
+    or None when one is."""
+    scopes = [scope for scope in map(cashier.config_scope, configs) if scope is not None]
+    mismatches = [_world_mismatch(event, scope) for scope in scopes]
+    if not mismatches:
+        return "no usable config holds the secret"
+    if all(mismatches):
+        return mismatches[0]
+    return None
+
+
+def _world_mismatch(event: WebhookEvent, scope: ConfigScope) -> str | None:
+    if scope.live is not None:
+        said = {True: "live", False: "test", None: "no mode"}
+        if event.live is not scope.live:
+            return f"a {said[event.live]} event for a {said[scope.live]} config"
+    if scope.merchant_account is not None and event.merchant_account != scope.merchant_account:
+        return f"merchant account {event.merchant_account!r} is not the config's"
+    return None
+
+
+def _report(
+    provider: PaymentProvider, event: WebhookEvent, scope_mismatch: str | None = None
+) -> ProviderReport:
     return ProviderReport(
         provider=provider.name,
         target=event.target,
@@ -172,6 +245,7 @@ def _report(provider: PaymentProvider, event: WebhookEvent) -> ProviderReport:
         currency=event.currency,
         reports_amounts=provider.reports_amounts,
         new_reference=event.new_provider_reference,
+        scope_mismatch=scope_mismatch,
     )
 
 

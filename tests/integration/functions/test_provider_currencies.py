@@ -31,7 +31,7 @@ def stripe_account(api: CustomerApi, currency: str) -> str:
             method_id=f"card-stripe-{currency.lower()}",
             display_name="Card",
             currencies=frozenset({currency}),
-            settings={"api_base": "https://api.stripe.com"},
+            settings={"mode": "test", "api_base": "https://api.stripe.com"},
             secret_ref="cashier/providers/brand-alpha/stripe",
         )
     )

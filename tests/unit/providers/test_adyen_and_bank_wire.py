@@ -111,7 +111,7 @@ def test_the_answer_is_accepted() -> None:
 
 ADYEN_CONFIG = ProviderConfig(
     brand_id="b", provider="adyen", method_id="card-adyen", display_name="Card",
-    currencies=frozenset({"EUR"}), settings={"merchant_account": "AlphaMarketsECOM", "api_base": "https://x.test"},
+    currencies=frozenset({"EUR"}), settings={"live": "false", "merchant_account": "AlphaMarketsECOM", "api_base": "https://checkout-test.adyen.com"},
 )  # fmt: skip
 
 
@@ -136,7 +136,7 @@ def test_create_payment_posts_a_payment_link_with_our_reference() -> None:
         "https://test.adyen.link/PL123",
     )
     url, headers, body = seen[0]
-    assert url == "https://x.test/v71/paymentLinks"
+    assert url == "https://checkout-test.adyen.com/v71/paymentLinks"
     assert body["amount"] == {"value": 2500, "currency": "EUR"}
     assert body["reference"] == payment.transaction.transaction_id
     assert headers["X-API-Key"] == "k"

@@ -30,7 +30,7 @@ SECRET = "whsec_test_secret"
 NOW = datetime.now(UTC)
 CONFIG = ProviderConfig(
     brand_id="b", provider="stripe", method_id="card-stripe", display_name="Card",
-    currencies=frozenset({"USD", "JPY", "KWD"}), settings={"api_base": "http://127.0.0.1:9"},
+    currencies=frozenset({"USD", "JPY", "KWD"}), settings={"mode": "test", "api_base": "http://127.0.0.1:9"},
 )  # fmt: skip
 
 
