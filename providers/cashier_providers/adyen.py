@@ -89,8 +89,9 @@ ADYEN_CURRENCIES: Final = ProviderCurrencies(
 )
 DEFAULT_API_BASE: Final = "https://checkout-test.adyen.com"
 ADYEN_TEST_HOSTS: Final = frozenset({"checkout-test.adyen.com"})
-# Live Checkout: https://{PREFIX}-checkout-live.adyenpayments.com/checkout
-LIVE_HOST: Final = re.compile(r"[a-z0-9]{1,40}-checkout-live\.adyenpayments\.com")
+# Live Checkout: https://{PREFIX}-checkout-live.adyenpayments.com/checkout, the
+# prefix being "{random}-{company name}" (hostnames compare in lower case).
+LIVE_HOST: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,80}-checkout-live\.adyenpayments\.com")
 MERCHANT_ACCOUNT: Final = re.compile(r"[A-Za-z0-9_-]{1,80}")
 EVENT_TARGETS: Final = {
     ("AUTHORISATION", "true"): Status.PROVIDER_CONFIRMED,
