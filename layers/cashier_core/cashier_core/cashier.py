@@ -192,27 +192,38 @@ class Cashier:
         return self._brands.get(brand_id, lambda: self.brands.get(brand_id))
 
     def credentials(self, config: ProviderConfig) -> Credentials:
-        """The config's secrets: JSON `{"api_key", "webhook_secrets": [...], ...}`."""
-        if not config.secret_ref:
-            return Credentials()
-        try:
-            document: Any = json.loads(self._read_secret(config.secret_ref))
-        except json.JSONDecodeError as error:
-            raise ConfigurationError(f"secret of {config.method_id} is not JSON") from error
-        if not isinstance(document, dict):
-            raise ConfigurationError(f"secret of {config.method_id} is not a JSON object")
-        webhook_secrets = document.get("webhook_secrets") or []
-        if isinstance(document.get("webhook_secret"), str):
-            webhook_secrets = [document["webhook_secret"], *webhook_secrets]
+        """The config's API credentials: JSON `{"api_key", ...}` at `secret_ref`.
+        Webhook secrets are never here (webhook_secrets reads its own secret)."""
+        document = self._secret_document(config, config.secret_ref)
         return Credentials(
             api_key=document.get("api_key"),
-            webhook_secrets=tuple(str(secret) for secret in webhook_secrets),
             extra={
                 key: str(value)
                 for key, value in document.items()
                 if key not in ("api_key", "webhook_secret", "webhook_secrets")
             },
         )
+
+    def webhook_secrets(self, config: ProviderConfig) -> tuple[str, ...]:
+        """Every webhook secret accepted for the config (a rotation overlaps):
+        JSON `{"webhook_secrets": [...]}` at `webhook_secret_ref`, the only
+        secret the public webhook function may read."""
+        document = self._secret_document(config, config.webhook_secret_ref)
+        secrets = document.get("webhook_secrets") or []
+        if not isinstance(secrets, list) or not all(isinstance(s, str) and s for s in secrets):
+            raise ConfigurationError(f"webhook secrets of {config.method_id} are not strings")
+        return tuple(secrets)
+
+    def _secret_document(self, config: ProviderConfig, name: str | None) -> dict[str, Any]:
+        if not name:
+            return {}
+        try:
+            document: Any = json.loads(self._read_secret(name))
+        except json.JSONDecodeError as error:
+            raise ConfigurationError(f"secret of {config.method_id} is not JSON") from error
+        if not isinstance(document, dict):
+            raise ConfigurationError(f"secret of {config.method_id} is not a JSON object")
+        return document
 
     def cursor_codec(self) -> CursorCodec:
         if not self._cursor_key_secret:

@@ -24,14 +24,12 @@ from cashier_core.statuses import Status
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
-    """A config's secrets, read from Secrets Manager; never logged or stored elsewhere.
-
-    `webhook_secrets` holds every secret currently accepted for signatures, so
-    a rotation can overlap: the new one is added before the old one is removed.
-    """
+    """A config's API credentials, read from Secrets Manager by the functions
+    that call providers; never logged or stored elsewhere. Webhook secrets are
+    another secret (Cashier.webhook_secrets), the only one the public webhook
+    function may read."""
 
     api_key: str | None = None
-    webhook_secrets: tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
 
 

@@ -53,7 +53,7 @@ def webhook_secrets(cashier: Cashier, provider_name: str) -> dict[str, list[Prov
     that hold it (one Stripe account may serve two brands' methods)."""
     holders: dict[str, list[ProviderConfig]] = {}
     for config in cashier.provider_configs_of(provider_name):
-        for secret in cashier.credentials(config).webhook_secrets:
+        for secret in cashier.webhook_secrets(config):
             holders.setdefault(secret, []).append(config)
     return holders
 

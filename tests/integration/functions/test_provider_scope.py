@@ -35,7 +35,7 @@ def outcomes(lifecycle: Lifecycle) -> list[str]:
 
 def alpha_secret(lifecycle: Lifecycle, provider: str) -> str:
     return str(
-        lifecycle.api.secrets[f"cashier/providers/brand-alpha/{provider}"]["webhook_secrets"][0]
+        lifecycle.api.secrets[f"cashier/webhooks/brand-alpha/{provider}"]["webhook_secrets"][0]
     )
 
 
@@ -102,15 +102,15 @@ def test_an_event_verified_only_with_another_brands_secret_is_recorded_only(
 ) -> None:
     aws = lifecycle.api.aws
     aws.secretsmanager.create_secret(
-        Name="cashier/providers/brand-beta/adyen",
-        SecretString=json.dumps({"api_key": "beta", "webhook_secrets": [BETA_ADYEN_KEY]}),
+        Name="cashier/webhooks/brand-beta/adyen",
+        SecretString=json.dumps({"webhook_secrets": [BETA_ADYEN_KEY]}),
     )
     aws.provider_configs().put(
         ProviderConfig(
             brand_id="brand-beta", provider="adyen", method_id="card-adyen",
             display_name="Card (Adyen)", currencies=frozenset({"EUR"}),
             settings={"live": "false", "merchant_account": providers.ADYEN_MERCHANT_ACCOUNT},
-            secret_ref="cashier/providers/brand-beta/adyen",
+            webhook_secret_ref="cashier/webhooks/brand-beta/adyen",
         )
     )  # fmt: skip
     alpha_deposit = pending(lifecycle, "adyen", "card-adyen", "acc-alice-eur")
