@@ -240,3 +240,34 @@ def test_stripes_isk_amounts_read_back_in_its_units(
     }
     [normalized] = StripeProvider().parse_webhook(event("checkout.session.completed", session))
     assert (normalized.amount, normalized.currency) == (credited, "ISK")
+
+
+@pytest.mark.parametrize("api_key", ["sk_live_x", "rk_live_x", "pk_test_x", "whsec_x"])
+def test_a_key_whose_prefix_is_not_the_configs_mode_is_never_used(api_key: str) -> None:
+    """A test config never charges with a live key (nor with a key that is no
+    secret key at all); nothing reaches Stripe."""
+    recorded = RecordedStripe(200, {"id": "cs_test_new", "object": "checkout.session"})
+    with pytest.raises(ProviderUnavailable, match="mode"):
+        StripeProvider(http_client_factory=lambda: recorded).create_payment(
+            payment_request(api_key=api_key)
+        )
+    assert recorded.requests == []
+
+
+def test_a_restricted_test_key_is_a_test_key() -> None:
+    recorded = RecordedStripe(
+        200, {"id": "cs_test_rk", "object": "checkout.session", "url": "https://checkout.stripe.com/c/pay/cs_test_rk"}
+    )  # fmt: skip
+    StripeProvider(http_client_factory=lambda: recorded).create_payment(
+        payment_request(api_key="rk_test_x")
+    )
+    assert len(recorded.requests) == 1
+
+
+def test_a_verified_event_says_its_mode() -> None:
+    body = event("checkout.session.completed", SESSION)
+    assert (
+        StripeProvider().verify_webhook(body, signed(body), ["whsec_other", SECRET], NOW) == SECRET
+    )
+    [normalized] = StripeProvider().parse_webhook(body)
+    assert normalized.live is False
