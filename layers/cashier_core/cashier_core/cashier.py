@@ -214,6 +214,16 @@ class Cashier:
             raise ConfigurationError(f"webhook secrets of {config.method_id} are not strings")
         return tuple(secrets)
 
+    def webhook_basic_auth(self, config: ProviderConfig) -> tuple[str, ...]:
+        """`"user:password"` pairs the provider sends in its webhooks'
+        Authorization header (Adyen's webhook basic auth), from the same
+        webhook secret (`basic_auth`); empty when the config takes none."""
+        document = self._secret_document(config, config.webhook_secret_ref)
+        pairs = document.get("basic_auth") or []
+        if not isinstance(pairs, list) or not all(isinstance(p, str) and ":" in p for p in pairs):
+            raise ConfigurationError(f"basic_auth of {config.method_id} is not user:password pairs")
+        return tuple(pairs)
+
     def _secret_document(self, config: ProviderConfig, name: str | None) -> dict[str, Any]:
         if not name:
             return {}

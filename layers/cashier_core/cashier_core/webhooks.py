@@ -23,6 +23,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Final
@@ -48,14 +51,40 @@ SECRET_HEADERS: Final = frozenset({"authorization", "cookie", "proxy-authorizati
 MAX_STORED_BODY: Final = 256 * 1024
 
 
-def webhook_secrets(cashier: Cashier, provider_name: str) -> dict[str, list[ProviderConfig]]:
-    """Every webhook secret of the provider's usable configs, with the configs
-    that hold it (one Stripe account may serve two brands' methods)."""
+def webhook_secrets(
+    cashier: Cashier, provider_name: str, headers: Mapping[str, str] | None = None
+) -> dict[str, list[ProviderConfig]]:
+    """Every webhook secret of the provider's usable configs that this request
+    may be from, with the configs that hold it (one Stripe account may serve
+    two brands' methods). A config whose webhook secret lists `basic_auth`
+    credentials (Adyen's webhook username and password) takes only requests
+    carrying one of them: checked here, before anything in the body is read."""
+    authorization = _header(headers or {}, "authorization")
     holders: dict[str, list[ProviderConfig]] = {}
     for config in cashier.provider_configs_of(provider_name):
+        accepted = cashier.webhook_basic_auth(config)
+        if accepted and not _basic_auth_matches(authorization, accepted):
+            continue
         for secret in cashier.webhook_secrets(config):
             holders.setdefault(secret, []).append(config)
     return holders
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    return next((value for key, value in headers.items() if key.lower() == name), None)
+
+
+def _basic_auth_matches(authorization: str | None, accepted: tuple[str, ...]) -> bool:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "basic" or not token or len(token) > 1024:
+        return False
+    try:
+        given = base64.b64decode(token.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    # Every candidate is compared, in constant time each.
+    matches = [hmac.compare_digest(given, pair.encode("utf-8")) for pair in accepted]
+    return any(matches)
 
 
 def process_webhook(
@@ -70,8 +99,10 @@ def process_webhook(
     provider = get_provider(provider_name)
     if provider is None:
         raise ProviderNotFound()
-    holders = webhook_secrets(cashier, provider_name)
+    holders = webhook_secrets(cashier, provider_name, headers)
     try:
+        if not holders:
+            raise WebhookRejected("No config of this provider takes this request's credentials.")
         signed_by = provider.verify_webhook(body, headers, list(holders), now)
     except WebhookRejected:
         count("WebhookRejected", provider=provider_name)

@@ -5,6 +5,7 @@ nothing a sender puts in an Adyen body answers 5xx."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -178,3 +179,34 @@ def test_a_signed_adyen_item_of_the_wrong_shape_is_refused_not_crashed(
     status, reply, _ = lifecycle.post_webhook("adyen", providers.adyen_notification(item), [])
     assert (status, reply["error"]["code"]) == (401, "webhook_signature_invalid")
     assert lifecycle.transaction(deposit.transaction_id).status is Status.PENDING_PAYMENT
+
+
+def test_adyens_basic_auth_is_required_before_the_body_is_read_when_configured(
+    lifecycle: Lifecycle,
+) -> None:
+    from cashier_core.cashier import forget_secrets
+
+    name = "cashier/webhooks/brand-alpha/adyen"
+    key = alpha_secret(lifecycle, "adyen")
+    lifecycle.api.aws.secretsmanager.put_secret_value(
+        SecretId=name,
+        SecretString=json.dumps({"webhook_secrets": [key], "basic_auth": ["adyen-alpha:s3cret"]}),
+    )
+    forget_secrets()
+    deposit = pending(lifecycle, "adyen", "card-adyen", "acc-alice-eur")
+    body = providers.adyen_notification(providers.adyen_signed(adyen_authorisation(deposit), key))
+
+    def basic(pair: str) -> list[tuple[str, str]]:
+        return [("Authorization", "Basic " + base64.b64encode(pair.encode()).decode())]
+
+    for headers in ([], basic("adyen-alpha:wrong"), [("Authorization", "Bearer x")]):
+        status, reply, _ = lifecycle.post_webhook("adyen", body, headers)
+        assert (status, reply["error"]["code"]) == (401, "webhook_signature_invalid")
+    status, reply, _ = lifecycle.post_webhook("adyen", _nested(100_000), [])
+    assert status == 401  # refused on the header, the body never parsed
+    assert lifecycle.deliveries() == []
+    status, reply, _ = lifecycle.post_webhook("adyen", body, basic("adyen-alpha:s3cret"))
+    assert (status, reply) == (200, "[accepted]")
+    assert lifecycle.transaction(deposit.transaction_id).status is Status.PROVIDER_CONFIRMED
+    [delivery] = lifecycle.deliveries()
+    assert "authorization" not in json.dumps(delivery).lower()  # never stored
