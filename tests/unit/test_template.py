@@ -209,6 +209,23 @@ def test_a_configs_secret_names_follow_the_split() -> None:
         ProviderConfig(**fields, webhook_secret_ref="cashier/providers/b/stripe")
 
 
+@pytest.mark.parametrize(
+    "function_id",
+    [
+        "GetCashierMethodsFunction",
+        "CreateCashierDepositFunction",
+        "CreateCashierWithdrawalFunction",
+        "ProcessCashierWebhookFunction",
+        "PaymentJanitorFunction",
+    ],
+)
+def test_functions_that_load_provider_configs_have_the_provider_modules(function_id: str) -> None:
+    """Loading configs asks each module to check them (Cashier._usable), and
+    eligibility asks for its currencies: without the layer, an import error."""
+    layers = RESOURCES[function_id]["Properties"].get("Layers", [])
+    assert {"Ref": "ProvidersLayer"} in layers
+
+
 def test_a_deployed_stage_does_not_load_the_sandbox_by_default() -> None:
     parameters = DOC["Parameters"]
     assert "sandbox" not in parameters["LoadedProviders"]["Default"].split(",")
