@@ -242,7 +242,7 @@ def _events(secrets: dict[str, Any]) -> dict[str, Callable[..., Any]]:
     from cashier_providers import signing
 
     alice = authorizer_context("cus-alice", "brand-alpha")
-    secret = secrets["cashier/providers/brand-alpha/sandbox"]["webhook_secrets"][0]
+    secret = secrets["cashier/webhooks/brand-alpha/sandbox"]["webhook_secrets"][0]
 
     def deposit() -> dict[str, Any]:
         body = {

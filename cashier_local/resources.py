@@ -40,6 +40,16 @@ class LocalResources:
         return {"refs": self.refs, "attributes": self.attributes}
 
 
+# The local stack is a local stage: it loads the sandbox (its hosted page is
+# the local stack's own) and its provider stand-ins listen on loopback.
+# CASHIER_PARAMETERS may still override each.
+LOCAL_PARAMETERS: dict[str, str] = {
+    "StageKind": "local",
+    "LoadedProviders": "sandbox,stripe,adyen,bank_wire",
+    "AllowSandboxProvider": "true",
+}
+
+
 def provision(
     *,
     dynamodb: Any,
@@ -53,7 +63,8 @@ def provision(
     region = dynamodb.meta.region_name
     account = "123456789012"
     for name, declared in template.load_template().get("Parameters", {}).items():
-        resources.refs[name] = str((parameters or {}).get(name, declared.get("Default", "")))
+        default = LOCAL_PARAMETERS.get(name, declared.get("Default", ""))
+        resources.refs[name] = str((parameters or {}).get(name, default))
     resources.refs.update(
         {"AWS::Region": region, "AWS::AccountId": account, "AWS::Partition": "aws"}
     )

@@ -1,7 +1,8 @@
 """The local seed: brands, customers, accounts, provider configs, secrets, sessions.
 
 Records use the domain models' own field names. Provider secrets are never in
-the file: a value "generate" becomes a fresh random value at load time, and the
+the file: a value "generate" becomes a fresh random value at load time
+("generate:sk_test_" one with that prefix), and the
 loaded values are reported back (the local stack prints and serves them).
 Session tokens are local demo identities, stored hashed like real ones.
 """
@@ -99,6 +100,9 @@ def _generated(value: Any) -> Any:
     if value == GENERATE:
         # Hex, because Adyen's HMAC keys are hex; any provider takes it.
         return random_secrets.token_hex(32)
+    if isinstance(value, str) and value.startswith(f"{GENERATE}:"):
+        # "generate:sk_test_": a key whose prefix says its kind and mode (Stripe).
+        return value.removeprefix(f"{GENERATE}:") + random_secrets.token_hex(32)
     if isinstance(value, list):
         return [_generated(item) for item in value]
     if isinstance(value, dict):

@@ -245,7 +245,7 @@ def start(
 
     def sandbox_secret(transaction: Any) -> str:
         config = configs[(transaction.brand_id, "sandbox")]
-        return str(secrets[config.secret_ref or ""]["webhook_secrets"][0])
+        return str(secrets[config.webhook_secret_ref or ""]["webhook_secrets"][0])
 
     brands = {brand.brand_id: brand for brand in seed.brands}
     page = SandboxPage(TransactionStore(dynamodb, tables), sandbox_secret, api_url, brands)

@@ -20,6 +20,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
@@ -29,14 +30,15 @@ from decimal import Decimal
 from typing import Any, Final
 
 from cashier_core.errors import (
-    CashierError,
     ProviderRefused,
     ProviderUnavailable,
     WebhookMalformed,
     WebhookRejected,
 )
 from cashier_core.models import ProviderConfig, Transaction
-from cashier_core.money import from_minor_units, to_minor_units
+from cashier_core.money import CURRENCY_EXPONENTS
+from cashier_core.provider_amounts import ProviderCurrencies
+from cashier_core.provider_config import ConfigScope, check_mode, check_url, refuse
 from cashier_core.providers import (
     CreatedPayment,
     Credentials,
@@ -63,6 +65,37 @@ SIGNED_FIELDS: Final = (
     "eventCode",
     "success",
 )
+# Adyen's own table, https://docs.adyen.com/development-resources/currency-codes
+# ("Currency codes and minor units"): "For CLP, CVE, IDR, and ISK the standard
+# has a different number of decimals than shown in our currency codes table
+# ... the decimals in the table on this page are leading": CLP 2, CVE 0, IDR 0,
+# ISK 2 (ISO: 0, 2, 2, 0). Every other listed code has ISO's exponent. A code
+# the page does not list (CLF, UYW and the other ISO fund codes) is not taken.
+ADYEN_LISTED: Final = """
+    AED ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BHD BMD BND BOB BRL BSD BWP BYN
+    BZD CAD CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ETB EUR FJD FKP
+    GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD ISK JMD JOD
+    JPY KES KGS KHR KMF KRW KWD KYD KZT LAK LBP LKR LYD MAD MDL MKD MMK MNT MOP
+    MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR
+    PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SEK SGD SHP SLE SOS SRD STN SVC SZL
+    THB TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF
+    XPF YER ZAR ZMW
+    """
+ADYEN_DIFFERS_FROM_ISO: Final = {"CLP": 2, "CVE": 0, "IDR": 0, "ISK": 2}
+ADYEN_CURRENCIES: Final = ProviderCurrencies(
+    "Adyen",
+    exponents={
+        code: ADYEN_DIFFERS_FROM_ISO.get(code, CURRENCY_EXPONENTS[code])
+        for code in ADYEN_LISTED.split()
+        if code in CURRENCY_EXPONENTS
+    },
+)
+DEFAULT_API_BASE: Final = "https://checkout-test.adyen.com"
+ADYEN_TEST_HOSTS: Final = frozenset({"checkout-test.adyen.com"})
+# Live Checkout: https://{PREFIX}-checkout-live.adyenpayments.com/checkout, the
+# prefix being "{random}-{company name}" (hostnames compare in lower case).
+LIVE_HOST: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,80}-checkout-live\.adyenpayments\.com")
+MERCHANT_ACCOUNT: Final = re.compile(r"[A-Za-z0-9_-]{1,80}")
 
 
 def _success(item: Mapping[str, Any]) -> bool:
@@ -172,16 +205,58 @@ def notification_signature(item: Mapping[str, Any], hmac_key_hex: str) -> str:
     ).decode()
 
 
-def _items(body: bytes) -> list[dict[str, Any]]:
+def _notification(body: bytes) -> tuple[bool | None, list[dict[str, Any]]]:
+    """The notification's `live` flag and its items, in the shape Adyen
+    documents or not at all: anything else (a non-object amount, nesting where
+    Adyen sends a flat value, a body nested past the parser's depth) is
+    malformed, never a crash."""
     try:
         document: Any = json.loads(body)
-        wrapped = document["notificationItems"]
-        items = [entry["NotificationRequestItem"] for entry in wrapped]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, RecursionError):
         raise WebhookMalformed() from None
-    if not items or len(items) > MAX_ITEMS or not all(isinstance(item, dict) for item in items):
+    if not isinstance(document, dict) or not isinstance(document.get("notificationItems"), list):
         raise WebhookMalformed()
-    return items
+    wrapped: list[Any] = document["notificationItems"]
+    if not wrapped or len(wrapped) > MAX_ITEMS:
+        raise WebhookMalformed()
+    items = []
+    for entry in wrapped:
+        item = entry.get("NotificationRequestItem") if isinstance(entry, dict) else None
+        if not isinstance(item, dict) or not _documented_shape(item):
+            raise WebhookMalformed()
+        items.append(item)
+    live = document.get("live")
+    return {"true": True, "false": False}.get(live) if isinstance(live, str) else None, items
+
+
+_SCALAR: Final = (str, int, float, bool, type(None))
+
+
+def _documented_shape(item: dict[str, Any]) -> bool:
+    """Strings where Adyen sends strings; `amount` an object of an integer
+    value and a currency; `additionalData` a flat object; lists of scalars."""
+    if not all(isinstance(item.get(name, ""), str) for name in SIGNED_FIELDS):
+        return False
+    if not isinstance(item.get("eventCode"), str) or not isinstance(item.get("pspReference"), str):
+        return False
+    amount = item.get("amount")
+    if amount is not None and not (
+        isinstance(amount, dict)
+        and isinstance(amount.get("value"), int)
+        and not isinstance(amount.get("value"), bool)
+        and isinstance(amount.get("currency"), str)
+        and all(isinstance(value, _SCALAR) for value in amount.values())
+    ):
+        return False
+    for name, value in item.items():
+        if name == "amount" or isinstance(value, _SCALAR):
+            continue
+        if isinstance(value, list) and all(isinstance(v, _SCALAR) for v in value):
+            continue
+        if isinstance(value, dict) and all(isinstance(v, _SCALAR) for v in value.values()):
+            continue
+        return False
+    return True
 
 
 Post = Callable[[str, Mapping[str, str], bytes], tuple[int, bytes]]
@@ -202,7 +277,32 @@ class AdyenProvider:
     redirects: bool = True
     payment_expiry: timedelta = timedelta(hours=24)
     reports_amounts: bool = True
+    currencies: ProviderCurrencies = ADYEN_CURRENCIES
     post: Post = field(default=_urllib_post)
+
+    def check_config(self, config: ProviderConfig, *, local_stage: bool) -> ConfigScope:
+        """`live` ("true"/"false", as Adyen's notifications say it) and the
+        merchant account decide which events are this config's; the API base
+        is Adyen's test host for a test config and a live prefix host for a
+        live one (https://docs.adyen.com/development-resources/live-endpoints)."""
+        live = check_mode(config, "live", {"true": True, "false": False})
+        merchant_account = config.settings.get("merchant_account", "")
+        if not MERCHANT_ACCOUNT.fullmatch(merchant_account):
+            raise refuse(config, "merchant_account is missing or not an Adyen account code")
+        api_base = check_url(
+            config,
+            "api_base",
+            allowed_host=(
+                (lambda host: bool(LIVE_HOST.fullmatch(host)))
+                if live
+                else ADYEN_TEST_HOSTS.__contains__
+            ),
+            local_stage=local_stage,
+        )
+        if live and api_base is None:
+            raise refuse(config, "a live config names its live api_base (the default is test)")
+        check_url(config, "return_url", allowed_host=None, local_stage=local_stage)
+        return ConfigScope(live=live, merchant_account=merchant_account)
 
     def create_payment(self, request: PaymentRequest) -> CreatedPayment:
         settings = request.config.settings
@@ -214,13 +314,13 @@ class AdyenProvider:
             "reference": transaction.transaction_id,
             "merchantAccount": merchant_account,
             "amount": {
-                "value": to_minor_units(transaction.amount, transaction.currency),
+                "value": ADYEN_CURRENCIES.to_units(transaction.amount, transaction.currency),
                 "currency": transaction.currency,
             },
             "returnUrl": request.return_url or settings.get("return_url", ""),
             "metadata": {"transaction_id": transaction.transaction_id},
         }
-        url = f"{settings.get('api_base', 'https://checkout-test.adyen.com')}/{API_VERSION}/paymentLinks"
+        url = f"{settings.get('api_base', DEFAULT_API_BASE)}/{API_VERSION}/paymentLinks"
         headers = {
             "X-API-Key": request.credentials.api_key,
             "Content-Type": "application/json",
@@ -249,27 +349,29 @@ class AdyenProvider:
 
     def verify_webhook(
         self, body: bytes, headers: Mapping[str, str], secrets: Sequence[str], now: datetime
-    ) -> None:
+    ) -> str:
+        """The HMAC key that signed every item: one webhook's items are signed
+        with one key, so a batch mixing keys (two brands' secrets) is refused."""
         try:
-            items = _items(body)
+            _, items = _notification(body)
         except WebhookMalformed:
             raise WebhookRejected() from None
+        keys = [key for key in secrets if _is_hex(key)]
         for item in items:
             additional = item.get("additionalData") or {}
             given = additional.get("hmacSignature") if isinstance(additional, dict) else None
             if not isinstance(given, str) or not given:
                 raise WebhookRejected("An Adyen notification item has no hmacSignature.")
-            if not any(
-                hmac.compare_digest(notification_signature(item, key), given)
-                for key in secrets
-                if _is_hex(key)
-            ):
+            keys = [k for k in keys if hmac.compare_digest(notification_signature(item, k), given)]
+            if not keys:
                 raise WebhookRejected("An Adyen notification item's signature does not verify.")
+        return keys[0]
 
     def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
         events: list[WebhookEvent] = []
         seen: set[str] = set()
-        for item in _items(body):
+        live, items = _notification(body)
+        for item in items:
             code, success = str(item.get("eventCode", "")), str(item.get("success", "")).lower()
             psp = _text(item, "pspReference")
             event_id = f"{psp or ''}:{code}:{success}"
@@ -279,7 +381,13 @@ class AdyenProvider:
             seen.add(event_id)
             events.append(
                 _event(
-                    item, event_id=event_id, effect=rule.effect, code=code, success=success, psp=psp
+                    item,
+                    event_id=event_id,
+                    effect=rule.effect,
+                    code=code,
+                    success=success,
+                    psp=psp,
+                    live=live,
                 )
             )
         return events
@@ -314,6 +422,7 @@ def _event(
     code: str,
     success: str,
     psp: str | None,
+    live: bool | None,
 ) -> WebhookEvent:
     amount = item.get("amount")
     amount = amount if isinstance(amount, dict) else {}
@@ -344,16 +453,15 @@ def _event(
         new_provider_reference=psp if effect is ProviderEffect.CONFIRMED else None,
         movement_reference=f"{psp}:{code}" if psp else None,
         reinstates=f"{psp}:{returned}" if psp and returned else None,
+        live=live,
+        merchant_account=_text(item, "merchantAccountCode"),
     )
 
 
 def _amount(value: Any, currency: Any) -> Decimal | None:
-    if not isinstance(value, int) or isinstance(value, bool) or not isinstance(currency, str):
-        return None
-    try:
-        return from_minor_units(value, currency)
-    except CashierError:  # an unknown currency: reported as a mismatch by the webhook
-        return None
+    """Our amount for Adyen's minor units (its own table), or None when it is
+    not exactly one of ours: then the lifecycle reviews instead of crediting."""
+    return ADYEN_CURRENCIES.from_units(value, currency)
 
 
 PROVIDER = AdyenProvider()

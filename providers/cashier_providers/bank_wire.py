@@ -18,6 +18,8 @@ from typing import Final
 from cashier_core.errors import ProviderUnavailable, WebhookRejected
 from cashier_core.models import ProviderConfig, Transaction
 from cashier_core.money import format_amount
+from cashier_core.provider_amounts import ProviderCurrencies, iso_currencies
+from cashier_core.provider_config import ConfigScope
 from cashier_core.providers import (
     CreatedPayment,
     Credentials,
@@ -37,12 +39,20 @@ def reference_for(transaction_id: str) -> str:
     return "BW-" + base64.b32encode(digest)[:12].decode()
 
 
+ISO_CURRENCIES: Final = iso_currencies("bank wire")
+
+
 @dataclass(frozen=True)
 class BankWireProvider:
     name: str = "bank_wire"
     redirects: bool = False
     payment_expiry: timedelta = timedelta(days=14)
     reports_amounts: bool = True
+    # ISO's units for every currency: its amounts are our decimal strings.
+    currencies: ProviderCurrencies = ISO_CURRENCIES
+
+    def check_config(self, config: ProviderConfig, *, local_stage: bool) -> ConfigScope:
+        return ConfigScope()  # no URLs, no test/live split: BackOffice confirms each wire
 
     def create_payment(self, request: PaymentRequest) -> CreatedPayment:
         settings = request.config.settings
@@ -63,7 +73,7 @@ class BankWireProvider:
 
     def verify_webhook(
         self, body: bytes, headers: Mapping[str, str], secrets: Sequence[str], now: datetime
-    ) -> None:
+    ) -> str:
         raise WebhookRejected("Bank wires are confirmed by BackOffice, never by webhook.")
 
     def parse_webhook(self, body: bytes) -> list[WebhookEvent]:

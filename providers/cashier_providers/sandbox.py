@@ -26,6 +26,8 @@ from urllib.parse import urlencode
 from cashier_core.errors import ProviderRefused, ProviderUnavailable, WebhookMalformed
 from cashier_core.models import ProviderConfig, Transaction
 from cashier_core.money import to_minor_units
+from cashier_core.provider_amounts import ProviderCurrencies, iso_currencies
+from cashier_core.provider_config import ConfigScope, check_url
 from cashier_core.providers import (
     CreatedPayment,
     Credentials,
@@ -70,12 +72,25 @@ def _page_beside(webhook_url: str | None) -> str:
     return DEFAULT_HOSTED_PAGE
 
 
+ISO_CURRENCIES: Final = iso_currencies("sandbox")
+
+
 @dataclass(frozen=True)
 class SandboxProvider:
     name: str = "sandbox"
     redirects: bool = True
     payment_expiry: timedelta = timedelta(minutes=30)
     reports_amounts: bool = True
+    # ISO's units for every currency: its amounts are our decimal strings.
+    currencies: ProviderCurrencies = ISO_CURRENCIES
+
+    def check_config(self, config: ProviderConfig, *, local_stage: bool) -> ConfigScope:
+        """The hosted page is the local stack's (loopback, local stage only) or,
+        when unset, served beside the API's own webhook URL."""
+        check_url(
+            config, "hosted_page_url", allowed_host=lambda _host: False, local_stage=local_stage
+        )
+        return ConfigScope()
 
     def create_payment(self, request: PaymentRequest) -> CreatedPayment:
         transaction = request.transaction
@@ -97,14 +112,14 @@ class SandboxProvider:
 
     def verify_webhook(
         self, body: bytes, headers: Mapping[str, str], secrets: Sequence[str], now: datetime
-    ) -> None:
+    ) -> str:
         lowered = {key.lower(): value for key, value in headers.items()}
-        signing.verify(body, lowered.get(SIGNATURE_HEADER), secrets, now)
+        return signing.verify(body, lowered.get(SIGNATURE_HEADER), secrets, now)
 
     def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
         try:
             document: Any = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):
             raise WebhookMalformed() from None
         if not isinstance(document, dict):
             raise WebhookMalformed()

@@ -28,7 +28,8 @@ def verify(
     secrets: Sequence[str],
     now: datetime,
     tolerance: int = DEFAULT_TOLERANCE_SECONDS,
-) -> None:
+) -> str:
+    """The secret that signed `body`; WebhookRejected when none did."""
     if not header or len(header) > 4096:
         raise WebhookRejected("The signature header is missing.")
     timestamp: int | None = None
@@ -46,5 +47,5 @@ def verify(
     for secret in secrets:
         expected = sign(body, secret, timestamp).split("v1=", 1)[1]
         if any(hmac.compare_digest(expected, candidate) for candidate in signatures):
-            return
+            return secret
     raise WebhookRejected()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
@@ -30,7 +30,8 @@ from cashier_core.errors import (
     WebhookRejected,
 )
 from cashier_core.models import ProviderConfig, Transaction
-from cashier_core.money import currency_exponent
+from cashier_core.provider_amounts import ProviderCurrencies
+from cashier_core.provider_config import ConfigScope, check_mode, check_url
 from cashier_core.providers import (
     CreatedPayment,
     Credentials,
@@ -48,27 +49,70 @@ SIGNATURE_HEADER: Final = "stripe-signature"
 TOLERANCE_SECONDS: Final = 300
 TIMEOUT_SECONDS: Final = 8
 DEFAULT_API_BASE: Final = "https://api.stripe.com"
-# Where Stripe's smallest unit differs from ISO 4217's (Stripe's currency docs).
-STRIPE_EXPONENT_OVERRIDES: Final = {"MGA": 0}
-THREE_DECIMAL: Final = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
+
+# Stripe's own units, from https://docs.stripe.com/currencies ("Supported
+# presentment currencies", "Zero-decimal currencies", "Three-decimal
+# currencies", "Special cases"), never ISO's:
+# - zero-decimal: the amount is in whole units (MGA, whose ISO unit is 1/100,
+#   included);
+# - three-decimal (BHD JOD KWD OMR TND): thousandths, and "the least-significant
+#   (last) digit must be 0", so a multiple of 10;
+# - special cases: ISK and UGX are "effectively zero-decimal" but, "to
+#   maintain backwards compatibility", are sent with two decimals ("to charge
+#   5 ISK, provide an amount value of 500") and must be "evenly divisible by
+#   100" (Stripe answers 400 invalid_charge_amount_no_decimal_compatible, see
+#   support.stripe.com/questions/deprecation-of-fractional-isk-charges-and-refunds);
+#   HUF and TWD are charged with two decimals (only their payouts are
+#   zero-decimal, and this module pays nothing out);
+# - every other presentment currency: two decimals.
+# A currency missing here (CLF, IQD, LYD, the ISO fund codes) is not taken: the
+# method is not offered for it and a deposit is refused, never sent.
+STRIPE_ZERO_DECIMAL: Final = "BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF VND VUV XAF XOF XPF"
+STRIPE_THREE_DECIMAL: Final = "BHD JOD KWD OMR TND"
+STRIPE_WHOLE_UNITS_IN_HUNDREDTHS: Final = "ISK UGX"
+STRIPE_TWO_DECIMAL: Final = """
+    USD AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BMD BND BOB BRL BSD BWP
+    BYN BZD CAD CDF CHF CNY COP CRC CVE CZK DKK DOP DZD EGP ETB EUR FJD FKP GBP
+    GEL GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR JMD KES KGS KHR KYD KZT LAK
+    LBP LKR LRD LSL MAD MDL MKD MMK MNT MOP MUR MVR MWK MXN MYR MZN NAD NGN NIO
+    NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SEK SGD SHP
+    SLE SOS SRD SZL THB TJS TOP TRY TTD TWD TZS UAH UYU UZS WST XCD YER ZAR ZMW
+    """
+STRIPE_CURRENCIES: Final = ProviderCurrencies(
+    "Stripe",
+    exponents={
+        **dict.fromkeys(STRIPE_ZERO_DECIMAL.split(), 0),
+        **dict.fromkeys(STRIPE_THREE_DECIMAL.split(), 3),
+        **dict.fromkeys(STRIPE_TWO_DECIMAL.split(), 2),
+        **dict.fromkeys(STRIPE_WHOLE_UNITS_IN_HUNDREDTHS.split(), 2),
+    },
+    multiple_of={
+        **dict.fromkeys(STRIPE_THREE_DECIMAL.split(), 10),
+        **dict.fromkeys(STRIPE_WHOLE_UNITS_IN_HUNDREDTHS.split(), 100),
+    },
+)
 
 
-def stripe_exponent(currency: str) -> int:
-    return STRIPE_EXPONENT_OVERRIDES.get(currency, currency_exponent(currency))
+# Stripe's API is on one host; a loopback stand-in only on a local stage.
+STRIPE_API_HOSTS: Final = frozenset({"api.stripe.com"})
+MODES: Final = {"test": False, "live": True}
+# Secret (sk_) and restricted (rk_) keys say their mode in their prefix.
+KEY_MODES: Final = {"sk_test_": False, "rk_test_": False, "sk_live_": True, "rk_live_": True}
+
+
+def key_is_live(api_key: str) -> bool | None:
+    """Whether the key is a live key, a test key (False), or no Stripe secret key (None)."""
+    return next((live for prefix, live in KEY_MODES.items() if api_key.startswith(prefix)), None)
 
 
 def to_stripe_amount(amount: Decimal, currency: str) -> int:
-    scaled = amount.scaleb(stripe_exponent(currency))
-    if scaled != scaled.to_integral_value():
-        raise ProviderRefused(f"Stripe cannot take {amount} {currency} at its precision.")
-    unit_amount = int(scaled)
-    if currency in THREE_DECIMAL and unit_amount % 10:
-        raise ProviderRefused("Stripe takes three-decimal currencies only in multiples of 0.010.")
-    return unit_amount
+    """Stripe's `unit_amount`; refused (never rounded) when Stripe would not take it."""
+    return STRIPE_CURRENCIES.to_units(amount, currency)
 
 
-def from_stripe_amount(unit_amount: int, currency: str) -> Decimal:
-    return Decimal(unit_amount).scaleb(-stripe_exponent(currency))
+def from_stripe_amount(unit_amount: object, currency: object) -> Decimal | None:
+    """Our amount for Stripe's, or None when it is not exactly one of ours."""
+    return STRIPE_CURRENCIES.from_units(unit_amount, currency)
 
 
 def _default_http_client() -> Any:
@@ -84,13 +128,31 @@ class StripeProvider:
     # Checkout Sessions expire after 24 hours by default.
     payment_expiry: timedelta = timedelta(hours=24)
     reports_amounts: bool = True
+    currencies: ProviderCurrencies = STRIPE_CURRENCIES
     http_client_factory: Callable[[], Any] = field(default=_default_http_client)
+
+    def check_config(self, config: ProviderConfig, *, local_stage: bool) -> ConfigScope:
+        """`mode` (test or live) is declared, because the webhook function may
+        not read the key it comes from; the key's prefix must agree (`_client`)."""
+        live = check_mode(config, "mode", MODES)
+        check_url(
+            config, "api_base", allowed_host=STRIPE_API_HOSTS.__contains__, local_stage=local_stage
+        )
+        for setting in ("success_url", "cancel_url"):
+            check_url(config, setting, allowed_host=None, local_stage=local_stage)
+        return ConfigScope(live=live)
 
     def _client(self, config: ProviderConfig, credentials: Credentials) -> Any:
         import stripe
 
         if not credentials.api_key:
             raise ProviderUnavailable("The Stripe method has no API key configured.")
+        key_live = key_is_live(credentials.api_key)
+        if key_live is None or MODES.get(config.settings.get("mode", "")) is not key_live:
+            # Never charge live money from a test config, or test a live one.
+            raise ProviderUnavailable(
+                "The Stripe key's mode (its sk_test_/sk_live_ prefix) is not the config's mode."
+            )
         return stripe.StripeClient(
             credentials.api_key,
             base_addresses={"api": config.settings.get("api_base", DEFAULT_API_BASE)},
@@ -149,7 +211,7 @@ class StripeProvider:
 
     def verify_webhook(
         self, body: bytes, headers: Mapping[str, str], secrets: Sequence[str], now: datetime
-    ) -> None:
+    ) -> str:
         import stripe
 
         header = {key.lower(): value for key, value in headers.items()}.get(SIGNATURE_HEADER)
@@ -164,21 +226,23 @@ class StripeProvider:
                 stripe.WebhookSignature.verify_header(payload, header, secret, TOLERANCE_SECONDS)
             except stripe.SignatureVerificationError:
                 continue
-            return
+            return secret
         raise WebhookRejected()
 
     def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
         try:
             event: Any = json.loads(body)
             event_id, kind, obj = event["id"], event["type"], event["data"]["object"]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise WebhookMalformed() from None
         if not isinstance(obj, dict) or not isinstance(event_id, str) or not isinstance(kind, str):
             raise WebhookMalformed()
         rule = first_rule(EVENTS, kind, obj)
         if rule is None or rule.effect is None:
             return []
-        return [_event(event_id, kind, rule.effect, obj)]
+        live = event.get("livemode") if isinstance(event, dict) else None
+        event_live = live if isinstance(live, bool) else None
+        return [replace(_event(event_id, kind, rule.effect, obj), live=event_live)]
 
     def answer(self) -> WebhookAnswer:
         return WebhookAnswer()
@@ -202,9 +266,7 @@ class StripeProvider:
             intent = session.payment_intent
             return PaymentStatus(
                 Status.PROVIDER_CONFIRMED,
-                amount=from_stripe_amount(amount, currency)
-                if isinstance(amount, int) and currency
-                else None,
+                amount=from_stripe_amount(amount, currency),
                 currency=currency,
                 provider_reference=intent if isinstance(intent, str) else None,
             )

@@ -213,7 +213,7 @@ def pending(stack: LocalStack) -> dict[str, Any]:
 
 def sandbox_secret(stack: LocalStack) -> str:
     return str(
-        stack.resources["provider_secrets"]["cashier/providers/brand-alpha/sandbox"][
+        stack.resources["provider_secrets"]["cashier/webhooks/brand-alpha/sandbox"][
             "webhook_secrets"
         ][0]
     )
@@ -232,7 +232,7 @@ def forged_webhooks(
     body = success_body(transaction)
     other = success_body(transaction)
     adyen_key = str(
-        stack.resources["provider_secrets"]["cashier/providers/brand-alpha/adyen"][
+        stack.resources["provider_secrets"]["cashier/webhooks/brand-alpha/adyen"][
             "webhook_secrets"
         ][0]
     )

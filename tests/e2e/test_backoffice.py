@@ -146,7 +146,7 @@ def test_rejecting_a_withdrawal_at_once_releases_the_hold_once(stack: LocalStack
 
 
 def sandbox_webhook(stack: LocalStack, transaction: dict[str, Any], **fields: str) -> None:
-    secret = stack.resources["provider_secrets"]["cashier/providers/brand-alpha/sandbox"][
+    secret = stack.resources["provider_secrets"]["cashier/webhooks/brand-alpha/sandbox"][
         "webhook_secrets"
     ][0]
     body = json.dumps({"event_id": f"evt_{uuid.uuid4().hex}", "transaction_id": transaction["transaction_id"],

@@ -107,7 +107,7 @@ def history(stack: LocalStack, transaction_id: str) -> dict[str, Any]:
 # --- Stripe -------------------------------------------------------------------------------
 def stripe_post(stack: LocalStack, kind: str, obj: dict[str, Any]) -> int:
     body = providers.stripe_event(kind, obj, event_id=f"evt_{uuid.uuid4().hex[:24]}")
-    secret = stack.resources["provider_secrets"]["cashier/providers/brand-alpha/stripe"][
+    secret = stack.resources["provider_secrets"]["cashier/webhooks/brand-alpha/stripe"][
         "webhook_secrets"
     ][0]
     answer = stack.http.post(
@@ -180,7 +180,7 @@ def test_a_stripe_inquiry_leaves_the_balance_and_a_chargeback_takes_it(
 
 # --- Adyen --------------------------------------------------------------------------------
 def adyen_post(stack: LocalStack, **fields: Any) -> int:
-    key = stack.resources["provider_secrets"]["cashier/providers/brand-alpha/adyen"][
+    key = stack.resources["provider_secrets"]["cashier/webhooks/brand-alpha/adyen"][
         "webhook_secrets"
     ][0]
     item = providers.adyen_signed(providers.adyen_item(**fields), key)

@@ -70,7 +70,7 @@ def deposit(stack: LocalStack, amount: str, key: str | None = None) -> tuple[int
 
 
 def signed_success(stack: LocalStack, transaction: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
-    secret = stack.resources["provider_secrets"]["cashier/providers/brand-alpha/sandbox"][
+    secret = stack.resources["provider_secrets"]["cashier/webhooks/brand-alpha/sandbox"][
         "webhook_secrets"
     ][0]
     body = json.dumps({"event_id": f"evt_{uuid.uuid4().hex}", "transaction_id": transaction["transaction_id"],

@@ -133,7 +133,7 @@ def test_a_refund_after_credit_reverses_it(stack: LocalStack) -> None:
     press(stack, created, "pay")
     transaction_id = created["transaction"]["transaction_id"]
     status_of(stack, transaction_id, 3)
-    secret = stack.resources["provider_secrets"]["cashier/providers/brand-alpha/sandbox"][
+    secret = stack.resources["provider_secrets"]["cashier/webhooks/brand-alpha/sandbox"][
         "webhook_secrets"
     ][0]
     body = json.dumps({"event_id": f"evt_{uuid.uuid4().hex}", "transaction_id": transaction_id,

@@ -45,7 +45,7 @@ class Lifecycle:
 
     # --- webhooks ---------------------------------------------------------
     def sandbox_secret(self, brand_id: str = "brand-alpha") -> str:
-        return str(self.api.secrets[f"cashier/providers/{brand_id}/sandbox"]["webhook_secrets"][0])
+        return str(self.api.secrets[f"cashier/webhooks/{brand_id}/sandbox"]["webhook_secrets"][0])
 
     def sandbox_body(self, transaction: Transaction, status: str, **overrides: Any) -> bytes:
         document = {
@@ -92,7 +92,7 @@ class Lifecycle:
         return status, parsed
 
     def adyen_secret(self, brand_id: str = "brand-alpha") -> str:
-        return str(self.api.secrets[f"cashier/providers/{brand_id}/adyen"]["webhook_secrets"][0])
+        return str(self.api.secrets[f"cashier/webhooks/{brand_id}/adyen"]["webhook_secrets"][0])
 
     def adyen_body(
         self,

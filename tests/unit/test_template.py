@@ -167,6 +167,72 @@ def test_the_authorizer_can_only_read_sessions() -> None:
     ]
 
 
+def _secret_prefixes(function_id: str) -> set[str]:
+    """The provider secret prefixes (cashier/providers/, cashier/webhooks/) the
+    function may read."""
+    prefixes = set()
+    for statement in _statements(function_id):
+        if statement["Action"] != "secretsmanager:GetSecretValue":
+            continue
+        resource = statement["Resource"]
+        text = resource.get("Fn::Sub", "") if isinstance(resource, dict) else str(resource)
+        prefixes |= {
+            p for p in ("cashier/providers/", "cashier/webhooks/") if f"secret:{p}" in text
+        }
+    return prefixes
+
+
+@pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
+def test_api_keys_only_for_provider_callers_and_webhook_secrets_only_for_the_webhook(
+    function_id: str,
+) -> None:
+    """The public webhook function reads webhook secrets and never an API key;
+    only the functions that call providers read API keys."""
+    expected = {
+        "ProcessCashierWebhookFunction": {"cashier/webhooks/"},
+        "CreateCashierDepositFunction": {"cashier/providers/"},
+        "PaymentJanitorFunction": {"cashier/providers/"},
+    }.get(function_id, set())
+    assert _secret_prefixes(function_id) == expected
+
+
+def test_a_configs_secret_names_follow_the_split() -> None:
+    from pydantic import ValidationError
+
+    from cashier_core.models import ProviderConfig
+
+    fields = {"brand_id": "b", "provider": "stripe", "method_id": "m", "display_name": "M",
+              "currencies": frozenset({"USD"})}  # fmt: skip
+    with pytest.raises(ValidationError):
+        ProviderConfig(**fields, secret_ref="cashier/webhooks/b/stripe")
+    with pytest.raises(ValidationError):
+        ProviderConfig(**fields, webhook_secret_ref="cashier/providers/b/stripe")
+
+
+@pytest.mark.parametrize(
+    "function_id",
+    [
+        "GetCashierMethodsFunction",
+        "CreateCashierDepositFunction",
+        "CreateCashierWithdrawalFunction",
+        "ProcessCashierWebhookFunction",
+        "PaymentJanitorFunction",
+    ],
+)
+def test_functions_that_load_provider_configs_have_the_provider_modules(function_id: str) -> None:
+    """Loading configs asks each module to check them (Cashier._usable), and
+    eligibility asks for its currencies: without the layer, an import error."""
+    layers = RESOURCES[function_id]["Properties"].get("Layers", [])
+    assert {"Ref": "ProvidersLayer"} in layers
+
+
+def test_a_deployed_stage_does_not_load_the_sandbox_by_default() -> None:
+    parameters = DOC["Parameters"]
+    assert "sandbox" not in parameters["LoadedProviders"]["Default"].split(",")
+    assert parameters["AllowSandboxProvider"]["Default"] == "false"
+    assert parameters["StageKind"]["Default"] == "deployed"
+
+
 def test_no_secret_value_is_written_in_the_template() -> None:
     for resource in template.resources(template.SECRET_TYPE).values():
         assert "SecretString" not in resource["Properties"]
@@ -175,7 +241,7 @@ def test_no_secret_value_is_written_in_the_template() -> None:
 
 def test_backoffice_routes_are_their_own_iam_api_and_only_the_named_role_gets_in() -> None:
     backoffice = [r for r in template.routes() if r.api_id == "BackOfficeApi"]
-    assert len(backoffice) == 9
+    assert len(backoffice) == 10
     assert {r.auth for r in backoffice} == {template.IAM_AUTH}
     assert all(r.path.startswith("/backoffice/") for r in backoffice)
     assert not [
@@ -211,8 +277,11 @@ def test_the_audit_trail_is_append_only() -> None:
 
 
 def test_webhook_deliveries_are_indexed_by_transaction_for_backoffice() -> None:
-    [index] = RESOURCES["WebhookDeliveriesTable"]["Properties"]["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == tables.BY_TRANSACTION_INDEX
+    indexes = RESOURCES["WebhookDeliveriesTable"]["Properties"]["GlobalSecondaryIndexes"]
+    assert [index["IndexName"] for index in indexes] == [
+        tables.BY_TRANSACTION_INDEX,
+        tables.BY_PARKED_STATE_INDEX,  # parked events, for the janitor and BackOffice
+    ]
 
 
 def _sends_to_credit_queue(logical_id: str) -> bool:

@@ -16,13 +16,15 @@ from typing import TYPE_CHECKING, Any, Final
 
 from cashier_core.clock import utc_now
 from cashier_core.errors import ConfigurationError
+from cashier_core.logs import logger
 from cashier_core.models import (
     BrandSettings,
     CustomerRecord,
     ProviderConfig,
     TradingAccount,
 )
-from cashier_core.providers import Credentials
+from cashier_core.provider_config import ConfigScope
+from cashier_core.providers import Credentials, get_provider
 from cashier_core.settings import settings
 from cashier_core.storage.cursor import CursorCodec
 from cashier_core.storage.deliveries import DeliveryStore
@@ -39,6 +41,7 @@ from cashier_core.storage.records import (
 from cashier_core.storage.tables import TableNames
 from cashier_core.storage.transactions import TransactionStore
 from cashier_core.storage.velocity import RateLimitStore
+from cashier_core.telemetry import count
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
@@ -101,6 +104,7 @@ class Cashier:
         clock: Callable[[], datetime] = utc_now,
         read_secret: Callable[[str], str] = _read_secret,
         cursor_key_secret: str = "",
+        local_stage: bool = False,
     ) -> None:
         self.clock = clock
         self.dynamodb = dynamodb
@@ -117,6 +121,8 @@ class Cashier:
         self.rate_limits = RateLimitStore(dynamodb, tables.rate_limits)
         self._read_secret = read_secret
         self._cursor_key_secret = cursor_key_secret
+        # Loopback provider stand-ins are accepted only on the local stack.
+        self.local_stage = local_stage
         self._configs_by_brand: _TtlCache[list[ProviderConfig]] = _TtlCache(CONFIG_CACHE_SECONDS)
         self._configs_by_provider: _TtlCache[list[ProviderConfig]] = _TtlCache(CONFIG_CACHE_SECONDS)
         self._brands: _TtlCache[BrandSettings | None] = _TtlCache(CONFIG_CACHE_SECONDS)
@@ -127,7 +133,10 @@ class Cashier:
 
         config = settings()  # a missing variable stops the function's start-up here
         return cls(
-            boto3.client("dynamodb"), config.tables, cursor_key_secret=config.cursor_key_secret
+            boto3.client("dynamodb"),
+            config.tables,
+            cursor_key_secret=config.cursor_key_secret,
+            local_stage=config.local_stage,
         )
 
     def customer_and_account(
@@ -144,36 +153,89 @@ class Cashier:
         )
 
     def provider_configs(self, brand_id: str) -> list[ProviderConfig]:
-        return self._configs_by_brand.get(brand_id, lambda: self.configs.for_brand(brand_id))
+        return self._configs_by_brand.get(
+            brand_id, lambda: self._usable(self.configs.for_brand(brand_id))
+        )
 
     def provider_configs_of(self, provider: str) -> list[ProviderConfig]:
-        return self._configs_by_provider.get(provider, lambda: self.configs.for_provider(provider))
+        return self._configs_by_provider.get(
+            provider, lambda: self._usable(self.configs.for_provider(provider))
+        )
+
+    def config_scope(self, config: ProviderConfig) -> ConfigScope | None:
+        """The scope of a config its loaded module accepts; None otherwise."""
+        provider = get_provider(config.provider)
+        if provider is None:
+            return None
+        try:
+            return provider.check_config(config, local_stage=self.local_stage)
+        except ConfigurationError:
+            return None
+
+    def _usable(self, configs: list[ProviderConfig]) -> list[ProviderConfig]:
+        """The configs as loaded, less those their module refuses: each refusal
+        is one error line (and a ProviderConfigRefused metric), and the config
+        is never used. A config whose module is not loaded stays, so that
+        eligibility can say module_not_loaded."""
+        usable = []
+        for config in configs:
+            provider = get_provider(config.provider)
+            try:
+                if provider is not None:
+                    provider.check_config(config, local_stage=self.local_stage)
+            except ConfigurationError as error:
+                logger.error("provider config refused", extra={"reason": error.message})
+                count("ProviderConfigRefused", provider=config.provider)
+                continue
+            usable.append(config)
+        return usable
 
     def brand(self, brand_id: str) -> BrandSettings | None:
         return self._brands.get(brand_id, lambda: self.brands.get(brand_id))
 
     def credentials(self, config: ProviderConfig) -> Credentials:
-        """The config's secrets: JSON `{"api_key", "webhook_secrets": [...], ...}`."""
-        if not config.secret_ref:
-            return Credentials()
-        try:
-            document: Any = json.loads(self._read_secret(config.secret_ref))
-        except json.JSONDecodeError as error:
-            raise ConfigurationError(f"secret of {config.method_id} is not JSON") from error
-        if not isinstance(document, dict):
-            raise ConfigurationError(f"secret of {config.method_id} is not a JSON object")
-        webhook_secrets = document.get("webhook_secrets") or []
-        if isinstance(document.get("webhook_secret"), str):
-            webhook_secrets = [document["webhook_secret"], *webhook_secrets]
+        """The config's API credentials: JSON `{"api_key", ...}` at `secret_ref`.
+        Webhook secrets are never here (webhook_secrets reads its own secret)."""
+        document = self._secret_document(config, config.secret_ref)
         return Credentials(
             api_key=document.get("api_key"),
-            webhook_secrets=tuple(str(secret) for secret in webhook_secrets),
             extra={
                 key: str(value)
                 for key, value in document.items()
                 if key not in ("api_key", "webhook_secret", "webhook_secrets")
             },
         )
+
+    def webhook_secrets(self, config: ProviderConfig) -> tuple[str, ...]:
+        """Every webhook secret accepted for the config (a rotation overlaps):
+        JSON `{"webhook_secrets": [...]}` at `webhook_secret_ref`, the only
+        secret the public webhook function may read."""
+        document = self._secret_document(config, config.webhook_secret_ref)
+        secrets = document.get("webhook_secrets") or []
+        if not isinstance(secrets, list) or not all(isinstance(s, str) and s for s in secrets):
+            raise ConfigurationError(f"webhook secrets of {config.method_id} are not strings")
+        return tuple(secrets)
+
+    def webhook_basic_auth(self, config: ProviderConfig) -> tuple[str, ...]:
+        """`"user:password"` pairs the provider sends in its webhooks'
+        Authorization header (Adyen's webhook basic auth), from the same
+        webhook secret (`basic_auth`); empty when the config takes none."""
+        document = self._secret_document(config, config.webhook_secret_ref)
+        pairs = document.get("basic_auth") or []
+        if not isinstance(pairs, list) or not all(isinstance(p, str) and ":" in p for p in pairs):
+            raise ConfigurationError(f"basic_auth of {config.method_id} is not user:password pairs")
+        return tuple(pairs)
+
+    def _secret_document(self, config: ProviderConfig, name: str | None) -> dict[str, Any]:
+        if not name:
+            return {}
+        try:
+            document: Any = json.loads(self._read_secret(name))
+        except json.JSONDecodeError as error:
+            raise ConfigurationError(f"secret of {config.method_id} is not JSON") from error
+        if not isinstance(document, dict):
+            raise ConfigurationError(f"secret of {config.method_id} is not a JSON object")
+        return document
 
     def cursor_codec(self) -> CursorCodec:
         if not self._cursor_key_secret:

@@ -5,7 +5,9 @@ Deposit checks, each with its own code, in this order:
 2. account_not_found (another customer's account answers the same)
 3. account_currency_mismatch
 4. method_not_available (the same evaluate_methods as GetCashierMethods)
-5. amount_* (format for the currency), then amount_below_minimum / amount_above_maximum
+5. amount_* (format for the currency), then amount_below_minimum / amount_above_maximum,
+   then amount_not_payable_at_provider (the provider's own units would reject
+   or round it: Stripe takes ISK in whole kronur only)
 6. return_url_invalid
 7. deposit_rate_limited (429: the customer's deposits-per-minute cap, velocity.py)
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 from cashier_core.cashier import Cashier
@@ -40,6 +43,7 @@ from cashier_core.errors import (
     AccountCurrencyMismatch,
     AccountNotFound,
     AlreadyApplied,
+    AmountNotPayableAtProvider,
     CashierError,
     DepositsNotAllowed,
     IdempotencyKeyReused,
@@ -76,6 +80,10 @@ def evaluate_for(
         provider = get_provider(provider_name)
         return bool(provider and provider.redirects)
 
+    def takes(provider_name: str, currency: str) -> bool:
+        provider = get_provider(provider_name)
+        return bool(provider and provider.currencies.takes(currency))
+
     return evaluate_methods(
         customer,
         account,
@@ -83,6 +91,7 @@ def evaluate_for(
         is_loaded=loaded.__contains__,
         redirects=redirects,
         payout=payout,
+        takes=takes,
     )
 
 
@@ -171,6 +180,7 @@ def create_deposit(
     method = require_eligible(evaluate_for(cashier, customer, account), request.method_id)
     amount = parse_amount(request.amount, currency)
     check_limits(method, amount)
+    _check_payable(method.config.provider, amount, currency)
     return_url = validate_return_url(request.return_url, cashier.brand(customer.brand_id))
 
     wanted = new_transaction(
@@ -199,6 +209,15 @@ def create_deposit(
     if transaction.status is not Status.CREATED:
         return DepositResult(transaction)
     return _start_payment(cashier, transaction, return_url, webhook_base_url)
+
+
+def _check_payable(provider_name: str, amount: Decimal, currency: str) -> None:
+    """Refuse, before anything is written, an amount the provider would reject
+    or round in its own units (Stripe: whole kronur only); never round it."""
+    provider = get_provider(provider_name)
+    refusal = provider.currencies.refusal(currency, amount) if provider else None
+    if refusal is not None:
+        raise AmountNotPayableAtProvider(f"{refusal}.")
 
 
 def _same_request(existing: AlreadyApplied, wanted: Transaction) -> Transaction:

@@ -10,7 +10,10 @@ Order of the rules, first match wins, and what CRM force-enable can override:
                            never overridable, a capability rather than a choice
 3. country_blocked       - never overridable: a legal or risk decision
 4. country_not_allowed   - never overridable, for the same reason
-5. currency_unsupported  - never overridable: the provider cannot take it
+5. currency_unsupported  - never overridable: the config does not list it
+   currency_not_taken_by_provider - never overridable: the module's own table
+                           of the provider's currencies lacks it (Stripe has no
+                           CLF), however the config was written
 6. disabled_by_crm       - the customer's own force-disable
 7. method_disabled       - the brand's config is disabled; CRM force-enable re-admits it
 """
@@ -32,6 +35,7 @@ class ExclusionReason(StrEnum):
     COUNTRY_BLOCKED = "country_blocked"
     COUNTRY_NOT_ALLOWED = "country_not_allowed"
     CURRENCY_UNSUPPORTED = "currency_unsupported"
+    CURRENCY_NOT_TAKEN_BY_PROVIDER = "currency_not_taken_by_provider"
     DISABLED_BY_CRM = "disabled_by_crm"
     METHOD_DISABLED = "method_disabled"
 
@@ -69,7 +73,9 @@ def _exclusion(  # noqa: PLR0911 - one return per rule, in order
     account: TradingAccount,
     config: ProviderConfig,
     is_loaded: Callable[[str], bool],
+    *,
     payout: bool,
+    takes: Callable[[str, str], bool],
 ) -> ExclusionReason | None:
     overrides = customer.crm_overrides
     if not is_loaded(config.provider):
@@ -82,6 +88,8 @@ def _exclusion(  # noqa: PLR0911 - one return per rule, in order
         return ExclusionReason.COUNTRY_NOT_ALLOWED
     if account.currency not in config.currencies:
         return ExclusionReason.CURRENCY_UNSUPPORTED
+    if not takes(config.provider, account.currency):
+        return ExclusionReason.CURRENCY_NOT_TAKEN_BY_PROVIDER
     if config.method_id in overrides.disabled_methods:
         return ExclusionReason.DISABLED_BY_CRM
     if not config.enabled and config.method_id not in overrides.enabled_methods:
@@ -97,15 +105,17 @@ def evaluate_methods(
     is_loaded: Callable[[str], bool],
     redirects: Callable[[str], bool],
     payout: bool = False,
+    takes: Callable[[str, str], bool] = lambda _provider, _currency: True,
 ) -> MethodEvaluation:
     """Every config of the customer's brand, sorted into eligible and excluded;
-    `payout` for a withdrawal, whose method must also pay out."""
+    `payout` for a withdrawal, whose method must also pay out; `takes(provider,
+    currency)` is the loaded module's own table of currencies."""
     eligible: list[EligibleMethod] = []
     excluded: list[ExcludedMethod] = []
     for config in sorted(configs, key=lambda c: c.method_id):
         if config.brand_id != customer.brand_id or account.brand_id != customer.brand_id:
             continue  # another brand's config is not "excluded", it does not exist here
-        reason = _exclusion(customer, account, config, is_loaded, payout)
+        reason = _exclusion(customer, account, config, is_loaded, payout=payout, takes=takes)
         if reason is not None:
             excluded.append(ExcludedMethod(config, reason))
             continue

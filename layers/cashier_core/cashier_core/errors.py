@@ -194,6 +194,16 @@ class AmountAboveMaximum(CashierError):
     default_message = "The amount is above this method's maximum."
 
 
+class AmountNotPayableAtProvider(CashierError):
+    """The provider would reject or round this amount (Stripe takes ISK only in
+    whole kronur, KWD only in multiples of 0.010): refused before anything is
+    written, never rounded."""
+
+    code = "amount_not_payable_at_provider"
+    http_status = 422
+    default_message = "This payment method cannot take this exact amount in this currency."
+
+
 # --- payment providers ---------------------------------------------------
 class ProviderUnavailable(CashierError):
     """The provider could not be reached or failed; the outcome may be unknown."""

@@ -85,6 +85,9 @@ UNKNOWN_TRANSACTION = "unknown_transaction"
 def decide(transaction: Transaction, signal: Signal) -> Move:  # noqa: PLR0911 - one per signal
     """What `signal` does to `transaction` as read. Pure."""
     match signal:
+        case ProviderReport(scope_mismatch=str(mismatch)):
+            # Another mode, merchant account or brand's secret: recorded, never applied.
+            return Move(Outcome.IGNORE, note=f"out of scope: {mismatch}")
         case ProviderReport():
             return _provider_report(transaction, signal)
         case PaymentStarted():
@@ -118,8 +121,12 @@ def decide_unmatched(report: ProviderReport) -> Move:
     the provider's retries de-duplicate) and acknowledged, never applied. An
     event that moves or returns money is the exception: it may name the payment
     by a reference we only learn from the payment's success (a Stripe dispute
-    names the PaymentIntent), which can arrive later, so it is parked and looked
-    up again rather than forgotten."""
+    names the PaymentIntent), which can arrive later, so the provider is asked
+    to retry (and the event is parked and looked up again by the janitor)
+    rather than forgotten. An event from another scope (mode, merchant
+    account) is never retried or parked."""
+    if report.scope_mismatch is not None:
+        return Move(Outcome.IGNORE, note=f"out of scope: {report.scope_mismatch}")
     if report.effect in _MONEY_EFFECTS:
         return Move(Outcome.RETRY, note="reversal for no transaction found yet")
     return Move(Outcome.IGNORE, note=UNKNOWN_TRANSACTION)

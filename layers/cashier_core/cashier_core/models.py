@@ -263,10 +263,18 @@ class ProviderConfig(DomainModel):
     countries_blocked: frozenset[CountryCode] = frozenset()
     limits: dict[CurrencyCode, AmountLimits] = Field(default_factory=dict)
     settings: dict[str, str] = Field(default_factory=dict)
-    # Name of the Secrets Manager secret holding credentials; never the values.
-    # Functions may read only names under this prefix.
+    # Name of the Secrets Manager secret holding the API credentials (JSON
+    # {"api_key", ...}); never the values. Only the functions that call
+    # providers (deposit, janitor) may read names under this prefix.
     secret_ref: (
         Annotated[str, StringConstraints(pattern=r"^cashier/providers/[A-Za-z0-9/_+=.@-]{1,200}$")]
+        | None
+    ) = None
+    # Name of the secret holding the webhook secrets (JSON {"webhook_secrets":
+    # [...]}, several during a rotation). The public webhook function may read
+    # only names under this prefix, never an API key.
+    webhook_secret_ref: (
+        Annotated[str, StringConstraints(pattern=r"^cashier/webhooks/[A-Za-z0-9/_+=.@-]{1,200}$")]
         | None
     ) = None
 
@@ -432,6 +440,9 @@ class ParkedEvent(DomainModel):
     body: str
     headers: dict[str, str]
     state: ParkedState = ParkedState.OPEN
+    # "<brand>#<method>" of the configs whose webhook secret verified it, so the
+    # janitor applies it with the same scope check the webhook would have.
+    signed_by: tuple[str, ...] = ()
 
     @staticmethod
     def id_for(provider: str, provider_event_id: str) -> str:

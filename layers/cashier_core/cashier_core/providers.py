@@ -16,6 +16,8 @@ from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 from cashier_core.models import ProviderConfig, Transaction
+from cashier_core.provider_amounts import ProviderCurrencies
+from cashier_core.provider_config import ConfigScope
 from cashier_core.settings import settings
 from cashier_core.signals import ProviderEffect
 from cashier_core.statuses import Status
@@ -23,14 +25,12 @@ from cashier_core.statuses import Status
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
-    """A config's secrets, read from Secrets Manager; never logged or stored elsewhere.
-
-    `webhook_secrets` holds every secret currently accepted for signatures, so
-    a rotation can overlap: the new one is added before the old one is removed.
-    """
+    """A config's API credentials, read from Secrets Manager by the functions
+    that call providers; never logged or stored elsewhere. Webhook secrets are
+    another secret (Cashier.webhook_secrets), the only one the public webhook
+    function may read."""
 
     api_key: str | None = None
-    webhook_secrets: tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -78,6 +78,10 @@ class WebhookEvent:
     # For money coming back: the movement it returns (a dispute's withdrawal);
     # nothing returns unless that movement is recorded.
     reinstates: str | None = None
+    # The world the provider says the event is from (Stripe's livemode, Adyen's
+    # live flag and merchant account); None where the provider does not say.
+    live: bool | None = None
+    merchant_account: str | None = None
 
     @property
     def target(self) -> Status | None:
@@ -138,6 +142,12 @@ class PaymentProvider(Protocol):
     # False only for a module whose provider never reports amounts: then a
     # confirmation without one is credited. Otherwise it goes to manual_review.
     reports_amounts: bool
+    # The provider's own units of every currency it takes (provider_amounts.py).
+    currencies: ProviderCurrencies
+
+    def check_config(self, config: ProviderConfig, *, local_stage: bool) -> ConfigScope:
+        """The config's test/live scope; raise ConfigurationError for a config
+        that must not be used (a URL off the module's allow-list, no mode)."""
 
     def create_payment(self, request: PaymentRequest) -> CreatedPayment: ...
 
@@ -147,8 +157,9 @@ class PaymentProvider(Protocol):
         headers: Mapping[str, str],
         secrets: Sequence[str],
         now: datetime,
-    ) -> None:
-        """Raise WebhookRejected unless one of `secrets` signed exactly `body`."""
+    ) -> str:
+        """The one of `secrets` that signed exactly `body`; raise WebhookRejected
+        when none did. Verify before parsing anything a sender controls."""
 
     def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
         """Events of a verified body; raise WebhookMalformed if it is not parseable."""

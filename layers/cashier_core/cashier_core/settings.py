@@ -38,6 +38,12 @@ IDEMPOTENCY_TABLE: Final = "IDEMPOTENCY_TABLE"
 CREDIT_QUEUE_URL: Final = "CREDIT_QUEUE_URL"
 CURSOR_KEY_SECRET: Final = "CURSOR_KEY_SECRET"  # noqa: S105 - a variable's name
 LOADED_PROVIDERS: Final = "LOADED_PROVIDERS"
+# "local" only for the local stack (loopback provider stand-ins are allowed);
+# every deployed stage is "deployed".
+STAGE_KIND: Final = "STAGE_KIND"
+# "true" lets a deployed stage load the sandbox module (template AllowSandboxProvider).
+ALLOW_SANDBOX_PROVIDER: Final = "ALLOW_SANDBOX_PROVIDER"
+STAGE_KINDS: Final = ("deployed", "local")
 METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
 PUBLIC_API_URL: Final = "PUBLIC_API_URL"
 JANITOR_INTERVAL_MINUTES: Final = "JANITOR_INTERVAL_MINUTES"
@@ -52,6 +58,8 @@ REQUIRED_VARIABLES: Final = (
     CURSOR_KEY_SECRET,
     LOADED_PROVIDERS,
     METRICS_NAMESPACE,
+    STAGE_KIND,
+    ALLOW_SANDBOX_PROVIDER,
 )
 OPTIONAL_VARIABLES: Final = (
     PUBLIC_API_URL,
@@ -71,6 +79,9 @@ class Settings:
     # The payment modules this deployment loads; a config of any other never shows.
     loaded_providers: frozenset[str]
     metrics_namespace: str
+    # The local stack: provider stand-ins may listen on loopback, and the
+    # sandbox module may load. Never true for a deployed stage.
+    local_stage: bool = False
     # Public base URL for providers that take a webhook URL per payment; None when unset.
     public_api_url: str | None = None
     # How far apart the janitor's runs are; only the janitor is given it.
@@ -86,7 +97,21 @@ class Settings:
 
 def read_settings(environment: Mapping[str, str]) -> Settings:
     """Parse `environment`; raise ConfigurationError naming the first variable
-    that is missing, empty or malformed."""
+    that is missing, empty or malformed, or a deployed stage loading the
+    sandbox without AllowSandboxProvider."""
+    stage_kind = _required(environment, STAGE_KIND)
+    if stage_kind not in STAGE_KINDS:
+        raise ConfigurationError(f"{STAGE_KIND} is not one of {', '.join(STAGE_KINDS)}")
+    allow_sandbox = _required(environment, ALLOW_SANDBOX_PROVIDER)
+    if allow_sandbox not in ("true", "false"):
+        raise ConfigurationError(f"{ALLOW_SANDBOX_PROVIDER} is not true or false")
+    loaded = _names(_required(environment, LOADED_PROVIDERS))
+    if "sandbox" in loaded and stage_kind != "local" and allow_sandbox != "true":
+        # The sandbox confirms payments nobody made: a deployed stage takes it
+        # only when a template parameter (AllowSandboxProvider) says so.
+        raise ConfigurationError(
+            f"{LOADED_PROVIDERS} names sandbox on a deployed stage without {ALLOW_SANDBOX_PROVIDER}"
+        )
     return Settings(
         tables=TableNames(
             **{field: _required(environment, name) for field, name in TABLE_VARIABLES.items()},
@@ -95,8 +120,9 @@ def read_settings(environment: Mapping[str, str]) -> Settings:
         idempotency_table=_required(environment, IDEMPOTENCY_TABLE),
         credit_queue_url=_required(environment, CREDIT_QUEUE_URL),
         cursor_key_secret=_required(environment, CURSOR_KEY_SECRET),
-        loaded_providers=_names(_required(environment, LOADED_PROVIDERS)),
+        loaded_providers=loaded,
         metrics_namespace=_required(environment, METRICS_NAMESPACE),
+        local_stage=stage_kind == "local",
         public_api_url=environment.get(PUBLIC_API_URL, "").strip() or None,
         janitor_interval=_minutes(environment, JANITOR_INTERVAL_MINUTES),
         deposits_per_customer_per_minute=_count(environment, DEPOSITS_PER_CUSTOMER_PER_MINUTE),

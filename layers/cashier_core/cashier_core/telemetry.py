@@ -39,7 +39,10 @@ METRICS: Final[Mapping[str, tuple[str, ...]]] = {
     "PartialReversalRefused": ("provider",),
     "WebhookAlreadyApplied": ("provider",),
     "WebhookUnresolved": ("provider",),
+    "WebhookOutOfScope": ("provider",),
     "NegativeBalance": ("currency",),
+    # a provider config its module refused when it was loaded (never used)
+    "ProviderConfigRefused": ("provider",),
     # crediting
     "Credited": ("currency",),
     "CreditDuplicateIgnored": (),

@@ -23,6 +23,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Final
@@ -42,9 +45,11 @@ from cashier_core.models import (
     LedgerKind,
     ParkedEvent,
     ParkedState,
+    ProviderConfig,
     Transaction,
     WebhookDelivery,
 )
+from cashier_core.provider_config import ConfigScope
 from cashier_core.providers import PaymentProvider, WebhookAnswer, WebhookEvent, get_provider
 from cashier_core.telemetry import count
 from cashier_core.transitions import execute
@@ -58,13 +63,40 @@ MAX_STORED_BODY: Final = 256 * 1024
 PARKED_RETRY_WINDOW: Final = timedelta(days=3)
 
 
-def webhook_secrets(cashier: Cashier, provider_name: str) -> list[str]:
-    secrets: list[str] = []
+def webhook_secrets(
+    cashier: Cashier, provider_name: str, headers: Mapping[str, str] | None = None
+) -> dict[str, list[ProviderConfig]]:
+    """Every webhook secret of the provider's usable configs that this request
+    may be from, with the configs that hold it (one Stripe account may serve
+    two brands' methods). A config whose webhook secret lists `basic_auth`
+    credentials (Adyen's webhook username and password) takes only requests
+    carrying one of them: checked here, before anything in the body is read."""
+    authorization = _header(headers or {}, "authorization")
+    holders: dict[str, list[ProviderConfig]] = {}
     for config in cashier.provider_configs_of(provider_name):
-        for secret in cashier.credentials(config).webhook_secrets:
-            if secret not in secrets:
-                secrets.append(secret)
-    return secrets
+        accepted = cashier.webhook_basic_auth(config)
+        if accepted and not _basic_auth_matches(authorization, accepted):
+            continue
+        for secret in cashier.webhook_secrets(config):
+            holders.setdefault(secret, []).append(config)
+    return holders
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    return next((value for key, value in headers.items() if key.lower() == name), None)
+
+
+def _basic_auth_matches(authorization: str | None, accepted: tuple[str, ...]) -> bool:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "basic" or not token or len(token) > 1024:
+        return False
+    try:
+        given = base64.b64decode(token.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    # Every candidate is compared, in constant time each.
+    matches = [hmac.compare_digest(given, pair.encode("utf-8")) for pair in accepted]
+    return any(matches)
 
 
 def process_webhook(
@@ -79,8 +111,11 @@ def process_webhook(
     provider = get_provider(provider_name)
     if provider is None:
         raise ProviderNotFound()
+    holders = webhook_secrets(cashier, provider_name, headers)
     try:
-        provider.verify_webhook(body, headers, webhook_secrets(cashier, provider_name), now)
+        if not holders:
+            raise WebhookRejected("No config of this provider takes this request's credentials.")
+        signed_by = provider.verify_webhook(body, headers, list(holders), now)
     except WebhookRejected:
         count("WebhookRejected", provider=provider_name)
         raise
@@ -97,7 +132,7 @@ def process_webhook(
             body=stored_body,
             headers=kept_headers,
         )
-        _apply(cashier, provider, event, delivery, queue)
+        _apply(cashier, provider, event, delivery, queue, signers=holders.get(signed_by, []))
     return provider.answer()
 
 
@@ -133,14 +168,28 @@ def _apply(
     event: WebhookEvent,
     delivery: WebhookDelivery,
     queue: CreditQueue,
+    *,
+    signers: list[ProviderConfig],
 ) -> None:
     transaction = _find(cashier, provider, event)
     log = {"provider": provider.name, "provider_event_id": event.provider_event_id}
     if transaction is None:
+        mismatch = _unmatched_scope_mismatch(cashier, event, signers)
+        unmatched = decide_unmatched(_report(provider, event, mismatch))
+        if mismatch is not None:
+            # Another world's event (mode, merchant account): recorded, never
+            # parked or retried; it will never be ours.
+            stored = cashier.deliveries.record(
+                delivery.model_copy(update={"outcome": f"ignored: {unmatched.note}"})
+            )
+            count("WebhookOutOfScope" if stored else "WebhookDuplicate", provider=provider.name)
+            logger.warning("webhook from another scope for nothing of ours", extra=log)
+            return
         # Not found yet: our own write may be slower than the provider, or the
         # event names the payment by a reference we learn from a later event.
-        # Parked with its verified body, looked up again by the janitor until
-        # the provider's retry window has passed; never acknowledged and lost.
+        # Parked with its verified body and who signed it, looked up again by
+        # the janitor until the provider's retry window has passed; never
+        # acknowledged and lost.
         parked = cashier.parked.park(
             ParkedEvent(
                 parked_id=ParkedEvent.id_for(provider.name, event.provider_event_id),
@@ -150,15 +199,20 @@ def _apply(
                 received_at=delivery.received_at,
                 body=delivery.body,
                 headers=delivery.headers,
+                signed_by=tuple(sorted({_signer_key(c) for c in signers})),
             )
         )
         count("WebhookParked" if parked else "WebhookDuplicate", provider=provider.name)
         logger.warning("webhook for no transaction found yet: parked", extra=log)
-        if decide_unmatched(_report(provider, event)).outcome is Outcome.RETRY:
+        if unmatched.outcome is Outcome.RETRY:
             # Money moved: the provider's own retry is a second, faster way back.
             raise WebhookRetryLater()
         return
-    _settle(cashier, provider, event, delivery, queue, transaction=transaction)
+    _settle(cashier, provider, event, delivery, queue, transaction=transaction, signers=signers)
+
+
+def _signer_key(config: ProviderConfig) -> str:
+    return f"{config.brand_id}#{config.method_id}"
 
 
 def _settle(
@@ -169,13 +223,18 @@ def _settle(
     queue: CreditQueue,
     *,
     transaction: Transaction,
+    signers: list[ProviderConfig],
 ) -> None:
     log = {"provider": provider.name, "provider_event_id": event.provider_event_id}
     log["transaction_id"] = transaction.transaction_id
+    mismatch = _scope_mismatch(cashier, provider, event, transaction, signers)
+    if mismatch is not None:
+        count("WebhookOutOfScope", provider=provider.name)
+        logger.warning("webhook from another scope", extra={**log, "outcome": mismatch})
     result = execute(
         cashier,
         transaction,
-        _report(provider, event),
+        _report(provider, event, mismatch),
         source=f"provider:{provider.name}",
         delivery=delivery.model_copy(update={"transaction_id": transaction.transaction_id}),
     )
@@ -234,7 +293,14 @@ def resolve_parked(cashier: Cashier, queue: CreditQueue, now: datetime) -> tuple
                 body=parked.body,
                 headers=parked.headers,
             )
-            _settle(cashier, provider, event, delivery, queue, transaction=transaction)
+            signers = [
+                config
+                for config in cashier.provider_configs_of(provider.name)
+                if _signer_key(config) in parked.signed_by
+            ]
+            _settle(
+                cashier, provider, event, delivery, queue, transaction=transaction, signers=signers
+            )
             cashier.parked.resolved(parked)
             resolved += 1
             continue
@@ -261,7 +327,70 @@ def _parked_events(provider: PaymentProvider | None, parked: ParkedEvent) -> lis
         return []
 
 
-def _report(provider: PaymentProvider, event: WebhookEvent) -> ProviderReport:
+def _scope_mismatch(
+    cashier: Cashier,
+    provider: PaymentProvider,
+    event: WebhookEvent,
+    transaction: Transaction,
+    signers: list[ProviderConfig],
+) -> str | None:
+    """Why the event is not for the transaction's config, or None. The secret
+    that verified it must be that config's (or, when the config is gone, one of
+    the deposit's brand's), never another brand's; and the event's mode and
+    merchant account must be the config's. Closed by default: a config with a
+    mode takes no event that does not say its mode."""
+    if transaction.provider != provider.name:
+        return None  # lifecycle.decide ignores another provider's deposit itself
+    own = [
+        c
+        for c in cashier.provider_configs(transaction.brand_id)
+        if c.provider == transaction.provider and c.method_id == transaction.method_id
+    ]
+    key = (transaction.brand_id, transaction.method_id)
+    if own and not any((s.brand_id, s.method_id) == key for s in signers):
+        return "verified with another config's secret, not this deposit's"
+    if not own:
+        own = [s for s in signers if s.brand_id == transaction.brand_id]
+        if not own:
+            return "verified with another brand's secret, not this deposit's"
+    return _no_world_fits(cashier, event, own)
+
+
+def _unmatched_scope_mismatch(
+    cashier: Cashier, event: WebhookEvent, signers: list[ProviderConfig]
+) -> str | None:
+    """For an event naming nothing of ours: out of scope when no config holding
+    the verifying secret is in the event's world (then it is never retried)."""
+    return _no_world_fits(cashier, event, signers)
+
+
+def _no_world_fits(
+    cashier: Cashier, event: WebhookEvent, configs: list[ProviderConfig]
+) -> str | None:
+    """Why none of `configs` is in the event's world (mode, merchant account),
+    or None when one is."""
+    scopes = [scope for scope in map(cashier.config_scope, configs) if scope is not None]
+    mismatches = [_world_mismatch(event, scope) for scope in scopes]
+    if not mismatches:
+        return "no usable config holds the secret"
+    if all(mismatches):
+        return mismatches[0]
+    return None
+
+
+def _world_mismatch(event: WebhookEvent, scope: ConfigScope) -> str | None:
+    if scope.live is not None:
+        said = {True: "live", False: "test", None: "no mode"}
+        if event.live is not scope.live:
+            return f"a {said[event.live]} event for a {said[scope.live]} config"
+    if scope.merchant_account is not None and event.merchant_account != scope.merchant_account:
+        return f"merchant account {event.merchant_account!r} is not the config's"
+    return None
+
+
+def _report(
+    provider: PaymentProvider, event: WebhookEvent, scope_mismatch: str | None = None
+) -> ProviderReport:
     return ProviderReport(
         provider=provider.name,
         effect=event.effect,
@@ -273,6 +402,7 @@ def _report(provider: PaymentProvider, event: WebhookEvent) -> ProviderReport:
         movement_reference=event.movement_reference,
         cumulative=event.cumulative,
         reinstates=event.reinstates,
+        scope_mismatch=scope_mismatch,
     )
 
 

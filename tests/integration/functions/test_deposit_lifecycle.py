@@ -196,7 +196,7 @@ def test_a_rotated_secret_verifies_alongside_the_old_one(lifecycle: Lifecycle) -
     from cashier_core.cashier import forget_secrets
 
     old = lifecycle.sandbox_secret()
-    name = "cashier/providers/brand-alpha/sandbox"
+    name = "cashier/webhooks/brand-alpha/sandbox"
     lifecycle.api.aws.secretsmanager.put_secret_value(
         SecretId=name, SecretString=json.dumps({"webhook_secrets": ["rotated-new-secret", old]})
     )

@@ -41,7 +41,7 @@ def adyen_item(
 def adyen_batch(lifecycle: Lifecycle, *items: dict, key: str | None = None) -> bytes:
     """The items, each signed by Adyen's library with the brand's key (or `key`)."""
     secret = (
-        key or lifecycle.api.secrets["cashier/providers/brand-alpha/adyen"]["webhook_secrets"][0]
+        key or lifecycle.api.secrets["cashier/webhooks/brand-alpha/adyen"]["webhook_secrets"][0]
     )
     return providers.adyen_notification(*(providers.adyen_signed(i, secret) for i in items))
 
@@ -102,7 +102,7 @@ stripe_event = providers.stripe_event
 
 
 def stripe_post(lifecycle: Lifecycle, body: bytes) -> int:
-    secret = lifecycle.api.secrets["cashier/providers/brand-alpha/stripe"]["webhook_secrets"][0]
+    secret = lifecycle.api.secrets["cashier/webhooks/brand-alpha/stripe"]["webhook_secrets"][0]
     signature = providers.stripe_signature(body, secret)
     return lifecycle.post_webhook("stripe", body, [("Stripe-Signature", signature)])[0]
 

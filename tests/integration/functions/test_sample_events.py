@@ -81,7 +81,7 @@ def test_stripe_and_adyen_samples_verify_once_signed_with_the_stacks_secret(
     lifecycle: Lifecycle, name: str, secret_of: str
 ) -> None:
     lifecycle.api.raw("CreateCashierDepositFunction", sample_event("create_cashier_deposit.json"))
-    secret = lifecycle.api.secrets[f"cashier/providers/brand-alpha/{secret_of}"]["webhook_secrets"][
+    secret = lifecycle.api.secrets[f"cashier/webhooks/brand-alpha/{secret_of}"]["webhook_secrets"][
         0
     ]
     response = lifecycle.api.raw(

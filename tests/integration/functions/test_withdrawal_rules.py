@@ -86,7 +86,12 @@ def test_a_seeded_card_that_does_not_pay_out_is_refused_for_a_withdrawal_but_not
 
 def test_a_crm_disabled_method_is_refused_for_a_withdrawal(api: CustomerApi) -> None:
     api.aws.provider_configs().put(
-        payout_config("card-adyen-payouts", provider="adyen", currencies=frozenset({"EUR"}))
+        payout_config(
+            "card-adyen-payouts",
+            provider="adyen",
+            currencies=frozenset({"EUR"}),
+            settings={"live": "false", "merchant_account": "AlphaMarketsECOM"},
+        )
     )
     carol = api.aws.customers().get(CAROL)
     api.aws.customers().put(

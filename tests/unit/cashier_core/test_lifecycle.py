@@ -35,7 +35,7 @@ from cashier_core.lifecycle import (
     decide,
 )
 from cashier_core.models import LedgerKind, MoneyEffect, StatusChange, Transaction
-from cashier_core.positions import deposit_money
+from cashier_core.positions import DepositMoney, deposit_money
 from cashier_core.statuses import (
     OPERATOR_ONLY,
     PublicReason,
@@ -245,12 +245,11 @@ def check_move(transaction: Transaction, signal: Signal, move: Move) -> None:  #
         if move.ledger.kind in (LedgerKind.CREDIT, LedgerKind.REVERSAL):
             assert move.money is not None
             assert move.money.amount == move.ledger.amount
-    if money is not None and move.writes:
-        after = deposit_money(written(transaction, move))
-        # The balance this deposit holds is never negative, never more than owed.
-        assert after.on_account >= 0
-        assert after.credited <= transaction.amount + after.reinstated
-        assert after.reinstated <= after.taken_back
+    if money is not None and move.writes and _sound(money):
+        # From a sound position (drawn histories may be ones the table never
+        # allows), a move keeps it sound: what the deposit holds is never
+        # negative, never more than it owes, and nothing returns that was not taken.
+        assert _sound(deposit_money(written(transaction, move)))
     if deposit and move.writes and move.target is S.CREDITED and status is not S.CREDITED:
         assert isinstance(signal, CreditAttempt)
         assert money is not None
@@ -292,6 +291,14 @@ def check_move(transaction: Transaction, signal: Signal, move: Move) -> None:  #
     ):
         assert (signal.amount, signal.currency) == (transaction.amount, transaction.currency)
         assert status is S.PENDING_PAYMENT
+
+
+def _sound(money: DepositMoney) -> bool:
+    return (
+        money.on_account >= 0
+        and money.credited <= money.amount + money.reinstated
+        and money.reinstated <= money.taken_back
+    )
 
 
 def written(transaction: Transaction, move: Move) -> Transaction:

@@ -27,6 +27,8 @@ from cashier_local.lambdas import load_function
 REPO = template.REPO_ROOT
 COMPLETE = {name: f"value-of-{name.lower()}" for name in REQUIRED_VARIABLES} | {
     "LOADED_PROVIDERS": "sandbox, stripe,,bank_wire",
+    "STAGE_KIND": "local",
+    "ALLOW_SANDBOX_PROVIDER": "false",
     PUBLIC_API_URL: "https://api.example",
     JANITOR_INTERVAL_MINUTES: "2.5",
 }
@@ -54,6 +56,23 @@ def test_values_are_parsed_into_their_types() -> None:
     assert parsed.public_api_url == "https://api.example"
     assert parsed.janitor_interval == timedelta(minutes=2, seconds=30)
     assert parsed.require_janitor_interval() == timedelta(minutes=2, seconds=30)
+
+
+def test_a_deployed_stage_loads_the_sandbox_only_when_the_template_allows_it() -> None:
+    deployed = {**COMPLETE, "STAGE_KIND": "deployed"}
+    with pytest.raises(ConfigurationError, match="names sandbox on a deployed stage"):
+        read_settings(deployed)
+    assert not read_settings({**deployed, "ALLOW_SANDBOX_PROVIDER": "true"}).local_stage
+    assert not read_settings({**deployed, "LOADED_PROVIDERS": "stripe"}).local_stage
+    assert read_settings(COMPLETE).local_stage
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("STAGE_KIND", "prod"), ("ALLOW_SANDBOX_PROVIDER", "yes")]
+)
+def test_stage_kind_and_sandbox_allowance_take_only_their_values(name: str, value: str) -> None:
+    with pytest.raises(ConfigurationError, match=name):
+        read_settings({**COMPLETE, name: value})
 
 
 def test_optional_variables_may_be_absent_or_empty() -> None:

@@ -90,6 +90,8 @@ def test_count_writes_one_emf_document_with_service_and_its_dimensions(capsys, m
 
     for name in REQUIRED_VARIABLES:  # the namespace comes from the function's settings
         monkeypatch.setenv(name, "CashierTest" if name == "POWERTOOLS_METRICS_NAMESPACE" else "x")
+    monkeypatch.setenv("STAGE_KIND", "deployed")
+    monkeypatch.setenv("ALLOW_SANDBOX_PROVIDER", "false")
     forget_settings()
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "cashier")
     telemetry.count("WebhookRejected", provider="stripe")

@@ -111,12 +111,13 @@ def test_the_answer_is_accepted() -> None:
 
 ADYEN_CONFIG = ProviderConfig(
     brand_id="b", provider="adyen", method_id="card-adyen", display_name="Card",
-    currencies=frozenset({"EUR"}), settings={"merchant_account": "AlphaMarketsECOM", "api_base": "https://x.test"},
+    currencies=frozenset({"EUR"}), settings={"live": "false", "merchant_account": "AlphaMarketsECOM", "api_base": "https://checkout-test.adyen.com"},
 )  # fmt: skip
 
 
-def adyen_request() -> PaymentRequest:
-    transaction = builders.transaction(builders.account(currency="EUR"), amount="25.00")
+def adyen_request(amount: str = "25.00", currency: str = "EUR") -> PaymentRequest:
+    account = builders.account(currency=currency, balance="0")
+    transaction = builders.transaction(account, amount=amount)
     return PaymentRequest(
         transaction, ADYEN_CONFIG, Credentials(api_key="k"), "https://alpha.example/r", None
     )
@@ -136,7 +137,7 @@ def test_create_payment_posts_a_payment_link_with_our_reference() -> None:
         "https://test.adyen.link/PL123",
     )
     url, headers, body = seen[0]
-    assert url == "https://x.test/v71/paymentLinks"
+    assert url == "https://checkout-test.adyen.com/v71/paymentLinks"
     assert body["amount"] == {"value": 2500, "currency": "EUR"}
     assert body["reference"] == payment.transaction.transaction_id
     assert headers["X-API-Key"] == "k"
@@ -166,3 +167,46 @@ def test_bank_wire_gives_instructions_and_takes_no_webhooks() -> None:
     assert created.instructions["amount"] == "100.00"
     with pytest.raises(WebhookRejected):
         BANK_WIRE.verify_webhook(b"{}", {}, ["s"], NOW)
+
+
+def test_the_verifying_key_and_the_events_world_are_reported() -> None:
+    body = batch(signed(item()), signed(item(pspReference="2")))
+    assert AdyenProvider().verify_webhook(body, {}, [OTHER_KEY, KEY], NOW) == KEY
+    events = AdyenProvider().parse_webhook(body)
+    assert {(e.live, e.merchant_account) for e in events} == {(False, "AlphaMarketsECOM")}
+
+
+def test_a_batch_whose_items_need_two_keys_is_refused() -> None:
+    """One webhook signs with one key: items verifying only with different
+    brands' keys are not one delivery of ours."""
+    body = batch(signed(item()), signed(item(pspReference="2"), OTHER_KEY))
+    with pytest.raises(WebhookRejected):
+        AdyenProvider().verify_webhook(body, {}, [OTHER_KEY, KEY], NOW)
+
+
+def test_isk_is_sent_and_read_in_adyens_hundredths() -> None:
+    """Adyen's table gives ISK two decimals (ISO: none): 5,000 ISK is 500000."""
+    [event] = AdyenProvider().parse_webhook(
+        batch(signed(item(amount={"currency": "ISK", "value": 500000})))
+    )
+    assert (event.amount, event.currency) == (Decimal("5000"), "ISK")
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "value"),
+    [
+        ("5000", "ISK", 500000),
+        ("990", "CLP", 99000),
+        ("15000.00", "IDR", 15000),
+        ("1.234", "KWD", 1234),
+    ],
+)
+def test_payment_links_carry_adyens_own_minor_units(amount: str, currency: str, value: int) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def post(url: str, headers: Any, body: bytes) -> tuple[int, bytes]:
+        seen.append(json.loads(body))
+        return 201, json.dumps({"id": "PL1", "url": "https://test.adyen.link/PL1"}).encode()
+
+    AdyenProvider(post=post).create_payment(adyen_request(amount, currency))
+    assert seen[0]["amount"] == {"value": value, "currency": currency}

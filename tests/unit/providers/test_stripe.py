@@ -13,7 +13,12 @@ from typing import Any
 import pytest
 import stripe
 
-from cashier_core.errors import ProviderRefused, ProviderUnavailable, WebhookRejected
+from cashier_core.errors import (
+    AmountNotPayableAtProvider,
+    ProviderRefused,
+    ProviderUnavailable,
+    WebhookRejected,
+)
 from cashier_core.models import ProviderConfig
 from cashier_core.providers import Credentials, PaymentRequest
 from cashier_core.signals import ProviderEffect
@@ -25,7 +30,7 @@ SECRET = "whsec_test_secret"
 NOW = datetime.now(UTC)
 CONFIG = ProviderConfig(
     brand_id="b", provider="stripe", method_id="card-stripe", display_name="Card",
-    currencies=frozenset({"USD", "JPY", "KWD"}), settings={"api_base": "http://127.0.0.1:9"},
+    currencies=frozenset({"USD", "JPY", "KWD"}), settings={"mode": "test", "api_base": "http://127.0.0.1:9"},
 )  # fmt: skip
 
 
@@ -157,7 +162,7 @@ def test_amounts_use_stripes_units() -> None:
     assert to_stripe_amount(Decimal("25.00"), "USD") == 2500
     assert to_stripe_amount(Decimal("1500"), "JPY") == 1500
     assert to_stripe_amount(Decimal("1.230"), "KWD") == 1230
-    with pytest.raises(ProviderRefused):
+    with pytest.raises(AmountNotPayableAtProvider):
         to_stripe_amount(Decimal("1.234"), "KWD")
 
 
@@ -186,8 +191,11 @@ class RecordedStripe(stripe.HTTPClient):
         pass
 
 
-def payment_request(api_key: str | None = "sk_test_x") -> PaymentRequest:
-    transaction = builders.transaction(builders.account(), amount="25.00")
+def payment_request(
+    api_key: str | None = "sk_test_x", *, amount: str = "25.00", currency: str = "USD"
+) -> PaymentRequest:
+    account = builders.account(currency=currency, balance="0")
+    transaction = builders.transaction(account, amount=amount)
     return PaymentRequest(
         transaction, CONFIG, Credentials(api_key=api_key), "https://alpha.example/r", None
     )
@@ -245,3 +253,67 @@ def test_an_unreachable_stripe_fails_clearly_and_fast() -> None:
 def test_no_api_key_is_unavailable() -> None:
     with pytest.raises(ProviderUnavailable):
         StripeProvider().create_payment(payment_request(api_key=None))
+
+
+def test_a_5000_isk_deposit_sends_500000_to_stripe() -> None:
+    """Stripe counts ISK in hundredths ("to charge 5 ISK, send 500"): the old
+    ISO conversion sent 5000, which Stripe charged as 50 ISK."""
+    recorded = RecordedStripe(
+        200, {"id": "cs_test_isk", "object": "checkout.session", "url": "https://checkout.stripe.com/c/pay/cs_test_isk"}
+    )  # fmt: skip
+    StripeProvider(http_client_factory=lambda: recorded).create_payment(
+        payment_request(amount="5000", currency="ISK")
+    )
+    _, _, _, form = recorded.requests[0]
+    fields = dict(pair.split("=", 1) for pair in form.split("&"))
+    assert fields["line_items[0][price_data][unit_amount]"] == "500000"
+    assert fields["line_items[0][price_data][currency]"] == "isk"
+
+
+@pytest.mark.parametrize(
+    ("amount_total", "credited"), [(500000, Decimal("5000")), (5000, Decimal("50")), (500050, None)]
+)
+def test_stripes_isk_amounts_read_back_in_its_units(
+    amount_total: int, credited: Decimal | None
+) -> None:
+    """Stripe's 500000 ISK is our 5000; the 5000 the old code sent is 50 ISK (a
+    mismatch, so review); a fraction of a krona is no amount of ours (review)."""
+    session = {
+        **SESSION,
+        "amount_total": amount_total,
+        "amount_subtotal": amount_total,
+        "currency": "isk",
+    }
+    [normalized] = StripeProvider().parse_webhook(event("checkout.session.completed", session))
+    assert (normalized.amount, normalized.currency) == (credited, "ISK")
+
+
+@pytest.mark.parametrize("api_key", ["sk_live_x", "rk_live_x", "pk_test_x", "whsec_x"])
+def test_a_key_whose_prefix_is_not_the_configs_mode_is_never_used(api_key: str) -> None:
+    """A test config never charges with a live key (nor with a key that is no
+    secret key at all); nothing reaches Stripe."""
+    recorded = RecordedStripe(200, {"id": "cs_test_new", "object": "checkout.session"})
+    with pytest.raises(ProviderUnavailable, match="mode"):
+        StripeProvider(http_client_factory=lambda: recorded).create_payment(
+            payment_request(api_key=api_key)
+        )
+    assert recorded.requests == []
+
+
+def test_a_restricted_test_key_is_a_test_key() -> None:
+    recorded = RecordedStripe(
+        200, {"id": "cs_test_rk", "object": "checkout.session", "url": "https://checkout.stripe.com/c/pay/cs_test_rk"}
+    )  # fmt: skip
+    StripeProvider(http_client_factory=lambda: recorded).create_payment(
+        payment_request(api_key="rk_test_x")
+    )
+    assert len(recorded.requests) == 1
+
+
+def test_a_verified_event_says_its_mode() -> None:
+    body = event("checkout.session.completed", SESSION)
+    assert (
+        StripeProvider().verify_webhook(body, signed(body), ["whsec_other", SECRET], NOW) == SECRET
+    )
+    [normalized] = StripeProvider().parse_webhook(body)
+    assert normalized.live is False
