@@ -146,14 +146,14 @@ EVENTS: Final = (
     EventRule("REFUND", E.NOTICE, "success false", "the refund was refused: no money moved"),
     EventRule(
         "REFUND_FAILED",
-        E.REINSTATED,
+        E.REFUND_FAILED,
         "success true",
         "the refund's amount came back; a person re-credits",
         _success,
     ),
     EventRule(
         "REFUNDED_REVERSED",
-        E.REINSTATED,
+        E.REFUND_FAILED,
         "success true",
         "the refund was returned; a person re-credits",
         _success,
@@ -187,6 +187,9 @@ EVENTS: Final = (
     ),
     EventRule("PREARBITRATION_WON", E.NOTICE, "", "recorded: the funds stay"),
 )
+# The movement of money each code names (with the item's pspReference): a
+# CANCEL_OR_REFUND that refunded is the refund a REFUND_FAILED returns.
+_MOVEMENTS: Final = {"CANCEL_OR_REFUND": "REFUND"}
 # What a movement returns, for the codes that return one.
 _RETURNS: Final = {
     "REFUND_FAILED": "REFUND",
@@ -435,11 +438,13 @@ def _event(
         references: tuple[str, ...] = tuple(r for r in (link, psp) if isinstance(r, str) and r)
         first = False
     else:
-        # A modification or dispute names the payment in originalReference; its
-        # merchantReference is the refund request's, which may be anyone's.
+        # A modification or dispute names the payment in originalReference
+        # only; its merchantReference is the refund request's, which may be
+        # anyone's (another customer's deposit id), so it is never looked up.
         original = _text(item, "originalReference")
         references = (original,) if original else ()
-        first = bool(original)
+        first = True
+        ours = None
     returned = _RETURNS.get(code)
     return WebhookEvent(
         provider_event_id=event_id,
@@ -451,7 +456,7 @@ def _event(
         amount=_amount(value, currency),
         currency=currency if isinstance(currency, str) else None,
         new_provider_reference=psp if effect is ProviderEffect.CONFIRMED else None,
-        movement_reference=f"{psp}:{code}" if psp else None,
+        movement_reference=f"{psp}:{_MOVEMENTS.get(code, code)}" if psp else None,
         reinstates=f"{psp}:{returned}" if psp and returned else None,
         live=live,
         merchant_account=_text(item, "merchantAccountCode"),

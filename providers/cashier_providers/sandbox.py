@@ -54,6 +54,7 @@ EVENTS: Final = (
     EventRule("chargeback", E.CHARGEBACK, "", "the event's amount is reversed"),
     EventRule("dispute_opened", E.DISPUTE_NOTICE, "", "recorded; no money moves"),
     EventRule("reinstated", E.REINSTATED, "", "the amount came back; a person re-credits"),
+    EventRule("refund_failed", E.REFUND_FAILED, "", "a refund's amount came back"),
 )
 STATUSES: Final = {rule.event: rule.effect for rule in EVENTS if rule.effect is not None}
 DEFAULT_HOSTED_PAGE: Final = "http://127.0.0.1:3000/_sandbox/pay"
@@ -147,7 +148,7 @@ class SandboxProvider:
                 amount=amount,
                 currency=document["currency"],
                 movement_reference=document["event_id"]
-                if effect in (E.REFUND, E.CHARGEBACK, E.REINSTATED)
+                if effect in (E.REFUND, E.CHARGEBACK, E.REINSTATED, E.REFUND_FAILED)
                 else None,
             )
         ]

@@ -337,7 +337,7 @@ EVENTS: Final = (
     ),
     EventRule(
         "charge.refund.updated",
-        E.REINSTATED,
+        E.REFUND_FAILED,
         "the refund failed or was canceled",
         "the refund's amount comes back; a person re-credits",
         _refund_failed,
@@ -345,7 +345,7 @@ EVENTS: Final = (
     EventRule("charge.refund.updated", None, "any other refund status"),
     EventRule(
         "refund.failed",
-        E.REINSTATED,
+        E.REFUND_FAILED,
         "",
         "the refund's amount comes back; a person re-credits",
         _refund_failed,
@@ -401,12 +401,17 @@ def _event(event_id: str, kind: str, effect: ProviderEffect, obj: dict[str, Any]
     obj_id = _text(obj, "id")
     references = tuple(r for r in (intent,) if r)
     transaction_id = _metadata_id(obj)
+    # A refund or dispute is found by the PaymentIntent first: the payment's
+    # own reference, stored when it was confirmed; our id in a Charge's copy of
+    # the metadata only when the PaymentIntent is not known yet.
+    first = True
     moved: Decimal | None
     new_reference = movement = reinstates = None
     cumulative = False
     if kind.startswith("checkout.session."):
         transaction_id = _text(obj, "client_reference_id") or transaction_id
         references = tuple(r for r in (obj_id, intent) if r)
+        first = False
         moved = amount("amount_total")
         new_reference = intent if effect is ProviderEffect.CONFIRMED else None
     elif kind == "charge.refunded":
@@ -431,6 +436,7 @@ def _event(event_id: str, kind: str, effect: ProviderEffect, obj: dict[str, Any]
         raw_status=kind,
         transaction_id=transaction_id,
         provider_references=references,
+        references_first=first,
         amount=moved,
         currency=currency_code,
         new_provider_reference=new_reference,

@@ -102,6 +102,7 @@ class Lifecycle:
         success: str = "true",
         amount: tuple[int, str] | None = None,
         psp_reference: str | None = None,
+        original_reference: str = "",
     ) -> bytes:
         """One Adyen notification item, signed by Adyen's library; `amount` is
         (minor units, currency), None for an item that carries no amount at all."""
@@ -111,6 +112,7 @@ class Lifecycle:
             psp_reference=psp_reference or f"psp{uuid.uuid4().hex[:16]}",
             amount=amount,
             success=success,
+            original_reference=original_reference,
         )
         return providers.adyen_notification(providers.adyen_signed(item, self.adyen_secret()))
 

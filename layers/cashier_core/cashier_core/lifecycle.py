@@ -38,7 +38,7 @@ from cashier_core.moves import apply as _apply
 from cashier_core.moves import money_text as _money
 from cashier_core.moves import refuse as _refuse
 from cashier_core.operator_decisions import decide_operator_action
-from cashier_core.positions import deposit_money
+from cashier_core.positions import DepositMoney, deposit_money
 from cashier_core.signals import (
     CreditAttempt,
     CreditRefused,
@@ -133,7 +133,12 @@ def decide_unmatched(report: ProviderReport) -> Move:
 
 
 _MONEY_EFFECTS = frozenset(
-    {ProviderEffect.REFUND, ProviderEffect.CHARGEBACK, ProviderEffect.REINSTATED}
+    {
+        ProviderEffect.REFUND,
+        ProviderEffect.CHARGEBACK,
+        ProviderEffect.REINSTATED,
+        ProviderEffect.REFUND_FAILED,
+    }
 )
 _STATUS_EFFECTS = {
     ProviderEffect.FAILED: R.PAYMENT_FAILED,
@@ -155,7 +160,7 @@ def _provider_report(transaction: Transaction, report: ProviderReport) -> Move: 
         return _provider_success(transaction, report)
     if effect in (ProviderEffect.REFUND, ProviderEffect.CHARGEBACK):
         return _provider_reversal(transaction, report)
-    if effect is ProviderEffect.REINSTATED:
+    if effect in (ProviderEffect.REINSTATED, ProviderEffect.REFUND_FAILED):
         return _provider_reinstated(transaction, report)
     if effect is ProviderEffect.DISPUTE_NOTICE:
         return Move(Outcome.RECORD, note=f"{said}: a dispute was opened; no money moved yet")
@@ -188,22 +193,20 @@ class _Unreadable(Exception):
     """A reported amount that is not a positive amount of the deposit's currency."""
 
 
-def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move:  # noqa: PLR0911, PLR0912
+def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move:  # noqa: PLR0911
     """A refund or a dispute's withdrawal: the amount the provider reports is
     reversed, as its own ledger entry, never more than is on the account."""
     refund = report.effect is ProviderEffect.REFUND
     final = S.REFUNDED if refund else S.CHARGEBACK
     status = transaction.status
     said = f"provider reported {report.raw_status}"
-    if status in _NOT_PAID:
-        # Out of order, or a payment we never saw succeed: a person looks, so
-        # that a success arriving later can never credit money already gone.
-        note = f"{said} before the payment was confirmed"
-        return _apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, note)
     money = deposit_money(transaction)
-    reference = report.movement_reference
+    # A running total names its movement below, by the total and the failures before it.
+    reference = None if report.cumulative else report.movement_reference
     if reference is not None and reference in money.references:
         return _already(transaction, f"{said}: this movement is recorded")
+    if status in _NOT_PAID:
+        return _reversal_before_payment(transaction, report, money, reference)
     try:
         reported = _reported_amount(transaction, report)
     except _Unreadable:
@@ -215,19 +218,21 @@ def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move
         return _replace_person(_apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, what))
     if report.cumulative and reported is not None:
         # A running total of the payment's refunds: this event's share is what
-        # the total adds to the refunds already recorded; a total seen before
-        # (or an older, smaller one arriving late) adds nothing.
+        # the total adds to the refunds recorded and not failed; a total seen
+        # before (or an older, smaller one arriving late) adds nothing. A failed
+        # refund lowers the provider's total, so the same total after a failure
+        # is a new movement.
         total = reported
-        reported = total - money.refunded
+        reported = total - money.refunds_standing
         if reported <= 0:
             return _already(
                 transaction,
                 f"{said}: refunds up to {_money(total, transaction.currency)} are recorded",
             )
-        reference = reference or f"refunds-to:{total}"
-    on_account = money.on_account
-    code_whole = R.REFUNDED if refund else R.CHARGEBACK
-    code_part = R.PARTIALLY_REFUNDED if refund else R.PARTIAL_CHARGEBACK
+        generation = f"#after-{money.refund_failures}-failed" if money.refund_failures else ""
+        reference = f"refunds-to:{total}{generation}"
+        if reference in money.references:
+            return _already(transaction, f"{said}: this movement is recorded")
     if status is final and reference is None:
         # The same kind of reversal again, naming no movement: a repeat report.
         return _already(transaction)
@@ -240,47 +245,98 @@ def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move
             target=final,
             needs_person=True,
         )
-    if on_account > 0 or status is S.CREDITED:
-        asked = on_account if reported is None else reported
-        taken = min(asked, on_account)
-        left = on_account - taken
-        entry_id = _reversal_entry_id(transaction, money.reversals, reference)
-        record = MoneyRecord(MoneyEffect.REVERSAL, taken, reference)
-        if asked > on_account or taken <= 0:
-            note = (
-                f"{said}: {_money(asked, transaction.currency)} is more than the "
-                f"{_money(on_account, transaction.currency)} left on the account"
-            )
-            if taken <= 0:
-                return _replace_person(_apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, note))
-            move = _apply(
-                transaction,
-                S.MANUAL_REVIEW,
-                code_part,
-                f"{note}; {_money(taken, transaction.currency)} reversed",
-                ledger=LedgerKind.REVERSAL,
-                money=record,
-                entry_id=entry_id,
-            )
-            return _replace_person(move)
-        if left == 0:
-            target, code = final, code_whole
-        else:
-            stays = status in (S.CREDITED, S.MANUAL_REVIEW)
-            target, code = (status if stays else S.MANUAL_REVIEW), code_part
-        note = f"{said}: {_money(taken, transaction.currency)} reversed"
-        return _apply(
+    if money.on_account > 0 or status is S.CREDITED:
+        return _reversal_on_account(transaction, report, money, reference, reported)
+    return _reversal_before_credit(transaction, report, money, reference, reported)
+
+
+def _reversal_before_payment(
+    transaction: Transaction, report: ProviderReport, money: DepositMoney, reference: str | None
+) -> Move:
+    """Out of order, or a payment we never saw succeed: a person looks, so that
+    a success arriving later can never credit money already gone; what the
+    provider says it took back is recorded, so a person's credit owes that much less."""
+    note = f"provider reported {report.raw_status} before the payment was confirmed"
+    try:
+        asked = _reported_amount(transaction, report)
+    except _Unreadable:
+        asked = None
+    taken = money.owed if asked is None else min(asked, money.owed)
+    record = (
+        MoneyRecord(MoneyEffect.REVERSED_BEFORE_CREDIT, taken, reference) if taken > 0 else None
+    )
+    return _apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, note, money=record)
+
+
+def _reversal_on_account(
+    transaction: Transaction,
+    report: ProviderReport,
+    money: DepositMoney,
+    reference: str | None,
+    reported: Decimal | None,
+) -> Move:
+    """Money on the account: the reported amount is reversed (its own ledger
+    entry), never more than is on the account."""
+    refund = report.effect is ProviderEffect.REFUND
+    final = S.REFUNDED if refund else S.CHARGEBACK
+    code_whole = R.REFUNDED if refund else R.CHARGEBACK
+    code_part = R.PARTIALLY_REFUNDED if refund else R.PARTIAL_CHARGEBACK
+    status, on_account = transaction.status, money.on_account
+    said = f"provider reported {report.raw_status}"
+    asked = on_account if reported is None else reported
+    taken = min(asked, on_account)
+    left = on_account - taken
+    entry_id = _reversal_entry_id(transaction, money.reversals, reference)
+    record = MoneyRecord(MoneyEffect.REVERSAL, taken, reference)
+    if asked > on_account or taken <= 0:
+        note = (
+            f"{said}: {_money(asked, transaction.currency)} is more than the "
+            f"{_money(on_account, transaction.currency)} left on the account"
+        )
+        if taken <= 0:
+            return _replace_person(_apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, note))
+        move = _apply(
             transaction,
-            target,
-            code,
-            note,
+            S.MANUAL_REVIEW,
+            code_part,
+            f"{note}; {_money(taken, transaction.currency)} reversed",
             ledger=LedgerKind.REVERSAL,
             money=record,
             entry_id=entry_id,
         )
-    # Not credited yet (confirmed, credit failed, or in review): nothing to take
-    # from the account; what the provider took back is recorded so that a later
-    # credit owes that much less. All of it stops the credit.
+        return _replace_person(move)
+    if left == 0:
+        target, code = final, code_whole
+    else:
+        stays = status in (S.CREDITED, S.MANUAL_REVIEW)
+        target, code = (status if stays else S.MANUAL_REVIEW), code_part
+    note = f"{said}: {_money(taken, transaction.currency)} reversed"
+    return _apply(
+        transaction,
+        target,
+        code,
+        note,
+        ledger=LedgerKind.REVERSAL,
+        money=record,
+        entry_id=entry_id,
+    )
+
+
+def _reversal_before_credit(
+    transaction: Transaction,
+    report: ProviderReport,
+    money: DepositMoney,
+    reference: str | None,
+    reported: Decimal | None,
+) -> Move:
+    """Not credited yet (confirmed, credit failed, or in review): nothing to take
+    from the account; what the provider took back is recorded so that a later
+    credit owes that much less. All of it stops the credit."""
+    refund = report.effect is ProviderEffect.REFUND
+    final = S.REFUNDED if refund else S.CHARGEBACK
+    code_whole = R.REFUNDED if refund else R.CHARGEBACK
+    code_part = R.PARTIALLY_REFUNDED if refund else R.PARTIAL_CHARGEBACK
+    said = f"provider reported {report.raw_status}"
     owed = money.owed
     asked = owed if reported is None else reported
     if _is_captured_amount(transaction, report) or asked >= owed:
@@ -296,24 +352,41 @@ def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move
 def _provider_reinstated(transaction: Transaction, report: ProviderReport) -> Move:
     """Money taken back came back to us (a dispute won, a chargeback reversed, a
     refund that failed): never credited on a provider's word; it waits in review
-    for a person, who re-credits it through the one credit path."""
+    for a person, who re-credits it through the one credit path. Never more
+    comes back than the movement it returns took (or, unnamed, than refunds
+    recorded for a failed refund, or all that was taken back)."""
     said = f"provider reported {report.raw_status}"
+    refund = report.effect is ProviderEffect.REFUND_FAILED
     money = deposit_money(transaction)
     reference = report.movement_reference
     if reference is not None and reference in money.references:
         return _already(transaction, f"{said}: this movement is recorded")
-    if transaction.status in _NOT_PAID or money.reinstatable <= 0:
-        return Move(Outcome.RECORD, note=f"{said}: nothing was taken back to return")
-    if report.reinstates is not None and report.reinstates not in money.references:
-        return Move(Outcome.RECORD, note=f"{said}: {report.reinstates} took nothing to return")
+    returns = report.reinstates
+    if returns is not None:
+        if returns not in money.references:
+            # Not a movement we recorded (or one recorded before movements had
+            # names): nothing is returned on the provider's word; a person looks.
+            note = f"{said}: {returns} is not a movement recorded here"
+            return Move(Outcome.RECORD, note=note, needs_person=True)
+        cap = money.returnable(returns)
+    elif refund:
+        cap = money.refunds_standing
+    else:
+        cap = money.reinstatable
+    cap = min(cap, money.reinstatable)
+    if transaction.status in _NOT_PAID or cap <= 0:
+        return Move(Outcome.RECORD, note=f"{said}: nothing taken back is left to return")
     try:
         reported = _reported_amount(transaction, report)
     except _Unreadable:
-        reported = None  # a person reads the event; what may return is capped below
-    returned = money.reinstatable if reported is None else min(reported, money.reinstatable)
-    record = MoneyRecord(MoneyEffect.REINSTATED, returned, reference)
+        # What came back cannot be read: recorded, and a person is alarmed.
+        what = f"{said} with an amount the deposit cannot take: {_reported(report)}"
+        return Move(Outcome.RECORD, note=what, needs_person=True)
+    returned = cap if reported is None else min(reported, cap)
+    record = MoneyRecord(MoneyEffect.REINSTATED, returned, reference, returns)
     note = f"{said}: {_money(returned, transaction.currency)} came back; re-credit after review"
-    move = _apply(transaction, S.MANUAL_REVIEW, R.FUNDS_REINSTATED, note, money=record)
+    code = R.REFUND_FAILED if refund else R.FUNDS_REINSTATED
+    move = _apply(transaction, S.MANUAL_REVIEW, code, note, money=record)
     return _replace_person(move)
 
 

@@ -95,6 +95,8 @@ class StatusChange(DomainModel):
     money_amount: Decimal | None = None
     # The provider's id of that movement (a refund, a dispute's withdrawal).
     money_reference: str | None = None
+    # For money that came back: the movement it returns, when the provider names it.
+    money_returns: str | None = None
 
     @property
     def public_reason(self) -> PublicReason:

@@ -59,6 +59,7 @@ class MoneyRecord:
     effect: MoneyEffect
     amount: Decimal  # unsigned
     reference: str | None = None
+    returns: str | None = None  # REINSTATED: the movement whose money came back
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,5 +143,5 @@ def already(transaction: Transaction, note: str = "already applied") -> Move:
 def money_text(amount: Decimal, currency: str) -> str:
     try:
         return f"{format_amount(amount, currency)} {currency}"
-    except CashierError:  # an unknown currency is shown as reported, never raised
+    except (CashierError, ArithmeticError):  # shown as reported, never raised
         return f"{amount} {currency}"

@@ -11,22 +11,26 @@ ledger entry it describes and can never drift from it. Pure.
 - to_credit: what a credit moves now (owed - on_account).
 
 Changes written before amounts were recorded are read as the whole deposit:
-a change into credited credited the amount, and a refund or chargeback out of
-credited reversed what was on the account.
+a change into credited credited the amount, a refund or chargeback out of
+credited reversed what was on the account, and one before the credit took
+back what was owed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final
 
-from cashier_core.models import MoneyEffect, Transaction
+from cashier_core.models import MoneyEffect, StatusChange, Transaction
 from cashier_core.statuses import PublicReason, Status
 
 ZERO: Final = Decimal(0)
 # The codes under which a refund (not a dispute) is recorded.
 REFUND_CODES: Final = frozenset({PublicReason.REFUNDED, PublicReason.PARTIALLY_REFUNDED})
+_TAKEN: Final = (MoneyEffect.REVERSAL, MoneyEffect.REVERSED_BEFORE_CREDIT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +41,14 @@ class DepositMoney:
     reversed_before_credit: Decimal = ZERO
     reinstated: Decimal = ZERO
     refunded: Decimal = ZERO  # refunds the provider reported, before or after the credit
+    refunds_failed: Decimal = ZERO  # of those, what came back (a refund that failed)
+    refund_failures: int = 0  # how many refund failures were recorded
     credits: int = 0  # credit movements so far (the next credit's ledger id counts them)
     reversals: int = 0  # reversal movements so far (a reversal the provider names no id for)
     references: frozenset[str] = frozenset()  # provider movements already recorded
+    # What each named movement took back, and what has come back of it.
+    taken_by: Mapping[str, Decimal] = field(default_factory=dict)
+    returned_of: Mapping[str, Decimal] = field(default_factory=dict)
 
     @property
     def on_account(self) -> Decimal:
@@ -63,42 +72,73 @@ class DepositMoney:
         """What may still come back: taken back and not yet returned."""
         return self.taken_back - self.reinstated
 
+    @property
+    def refunds_standing(self) -> Decimal:
+        """Refunds recorded and not failed: what a running total of refunds is measured against."""
+        return self.refunded - self.refunds_failed
 
-def deposit_money(transaction: Transaction) -> DepositMoney:
+    def returnable(self, movement: str) -> Decimal:
+        """What may still come back of one named movement."""
+        return self.taken_by.get(movement, ZERO) - self.returned_of.get(movement, ZERO)
+
+
+def _legacy(change: StatusChange, previous: Status | None, amount: Decimal) -> MoneyEffect | None:
+    """What a change written before amounts were recorded moved (see the module doc)."""
+    if change.status is Status.CREDITED and previous is not Status.CREDITED:
+        return MoneyEffect.CREDIT
+    if change.status in (Status.REFUNDED, Status.CHARGEBACK):
+        if previous is Status.CREDITED:
+            return MoneyEffect.REVERSAL
+        if previous in (Status.PROVIDER_CONFIRMED, Status.CREDIT_FAILED, Status.MANUAL_REVIEW):
+            return MoneyEffect.REVERSED_BEFORE_CREDIT
+    return None
+
+
+def deposit_money(transaction: Transaction) -> DepositMoney:  # noqa: PLR0912 - one branch per effect
     amount = transaction.amount
-    credited = reversed_ = before = reinstated = refunded = ZERO
-    credit_count = reversal_count = 0
+    credited = reversed_ = before = reinstated = refunded = refunds_failed = ZERO
+    credit_count = reversal_count = refund_failures = 0
     references: set[str] = set()
+    taken_by: dict[str, Decimal] = defaultdict(Decimal)
+    returned_of: dict[str, Decimal] = defaultdict(Decimal)
     previous: Status | None = None
     for change in transaction.history:
         effect, moved = change.money_effect, change.money_amount
         if effect is None:
-            # Written before amounts were recorded: the whole deposit moved.
-            if change.status is Status.CREDITED and previous is not Status.CREDITED:
-                effect, moved = MoneyEffect.CREDIT, amount
-            elif change.status in (Status.REFUNDED, Status.CHARGEBACK) and (
-                previous is Status.CREDITED
-            ):
-                effect, moved = MoneyEffect.REVERSAL, credited - reversed_
-        if effect is not None and moved is not None:
-            if change.money_reference:
-                references.add(change.money_reference)
+            effect = _legacy(change, previous, amount)
             if effect is MoneyEffect.CREDIT:
-                credited += moved
-                credit_count += 1
+                moved = amount
             elif effect is MoneyEffect.REVERSAL:
+                moved = credited - reversed_
+            elif effect is MoneyEffect.REVERSED_BEFORE_CREDIT:
+                moved = amount - before - reversed_ + reinstated - (credited - reversed_)
+        previous = change.status
+        if effect is None or moved is None:
+            continue
+        if change.money_reference:
+            references.add(change.money_reference)
+        if effect is MoneyEffect.CREDIT:
+            credited += moved
+            credit_count += 1
+        elif effect in _TAKEN:
+            if effect is MoneyEffect.REVERSAL:
                 reversed_ += moved
                 reversal_count += 1
-            elif effect is MoneyEffect.REVERSED_BEFORE_CREDIT:
-                before += moved
             else:
-                reinstated += moved
-            if effect in (MoneyEffect.REVERSAL, MoneyEffect.REVERSED_BEFORE_CREDIT) and (
-                change.code in REFUND_CODES
-                or (change.code is None and change.status is Status.REFUNDED)
+                before += moved
+            if change.money_reference:
+                taken_by[change.money_reference] += moved
+            if change.code in REFUND_CODES or (
+                change.code is None and change.status is Status.REFUNDED
             ):
                 refunded += moved
-        previous = change.status
+        else:
+            reinstated += moved
+            if change.money_returns:
+                returned_of[change.money_returns] += moved
+            if change.code is PublicReason.REFUND_FAILED:
+                refunds_failed += moved
+                refund_failures += 1
     return DepositMoney(
         amount=amount,
         credited=credited,
@@ -106,7 +146,11 @@ def deposit_money(transaction: Transaction) -> DepositMoney:
         reversed_before_credit=before,
         reinstated=reinstated,
         refunded=refunded,
+        refunds_failed=refunds_failed,
+        refund_failures=refund_failures,
         credits=credit_count,
         reversals=reversal_count,
         references=frozenset(references),
+        taken_by=dict(taken_by),
+        returned_of=dict(returned_of),
     )

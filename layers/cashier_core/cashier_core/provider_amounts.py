@@ -20,9 +20,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Final
 
 from cashier_core.errors import AmountNotPayableAtProvider, UnknownCurrency
 from cashier_core.money import currency_exponent, quantize
+
+# Far above any payment (10^15 minor units), far below Decimal's default precision.
+MAX_UNITS: Final = 10**15
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,8 @@ class ProviderCurrencies:
         non-integer, fractions our currency does not have)."""
         if isinstance(units, bool) or not isinstance(units, int) or not isinstance(currency, str):
             return None
+        if abs(units) > MAX_UNITS:
+            return None  # no payment is this large; never a reason to fail a webhook
         if not self.takes(currency):
             return None
         amount = Decimal(units).scaleb(-self.exponents[currency])

@@ -32,6 +32,9 @@ class ProviderEffect(StrEnum):
     # Money taken back came back to us (a dispute won, a chargeback reversed, a
     # refund that failed or was returned): a person re-credits it.
     REINSTATED = "reinstated"
+    # A refund failed or was returned: its money is back with us; a person
+    # re-credits it. Never more than the refunds recorded.
+    REFUND_FAILED = "refund_failed"
     NOTICE = "notice"  # recorded for BackOffice, no effect (a dispute lost after its reversal)
 
     @property
@@ -58,6 +61,8 @@ EFFECT_MEANINGS: dict[ProviderEffect, str] = {
     ProviderEffect.DISPUTE_NOTICE: "recorded for BackOffice; no money moves",
     ProviderEffect.REINSTATED: "manual_review with the amount returned; a person re-credits "
     "it through the one credit path",
+    ProviderEffect.REFUND_FAILED: "manual_review with the refund's amount returned (never more "
+    "than the refunds recorded); a person re-credits it through the one credit path",
     ProviderEffect.NOTICE: "recorded for BackOffice; nothing changes",
 }
 
@@ -69,6 +74,7 @@ _EFFECT_STATUS: dict[ProviderEffect, Status] = {
     ProviderEffect.REFUND: Status.REFUNDED,
     ProviderEffect.CHARGEBACK: Status.CHARGEBACK,
     ProviderEffect.REINSTATED: Status.MANUAL_REVIEW,
+    ProviderEffect.REFUND_FAILED: Status.MANUAL_REVIEW,
 }
 
 

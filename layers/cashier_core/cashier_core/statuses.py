@@ -180,6 +180,7 @@ class PublicReason(StrEnum):
     PARTIALLY_REFUNDED = "partially_refunded"
     PARTIAL_CHARGEBACK = "partial_chargeback"
     FUNDS_REINSTATED = "funds_reinstated"
+    REFUND_FAILED = "refund_failed"
     REVIEW_APPROVED = "review_approved"
     REVIEW_DECLINED = "review_declined"
     WITHDRAWAL_APPROVED = "withdrawal_approved"
@@ -219,6 +220,8 @@ REASON_MEANINGS: Final[dict[PublicReason, str]] = {
     PublicReason.PARTIALLY_REFUNDED: "part of the payment was refunded (amount shown)",
     PublicReason.PARTIAL_CHARGEBACK: "part of the payment was disputed (amount shown)",
     PublicReason.FUNDS_REINSTATED: "money taken back was returned; our team will re-credit it",
+    PublicReason.REFUND_FAILED: "a refund failed and its money came back; "
+    "our team will re-credit it",
     PublicReason.REVIEW_APPROVED: "our team approved the payment",
     PublicReason.REVIEW_DECLINED: "our team declined the payment",
     PublicReason.WITHDRAWAL_APPROVED: "the withdrawal was approved and paid out",

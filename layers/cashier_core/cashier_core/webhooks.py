@@ -121,6 +121,7 @@ def process_webhook(
         raise
     kept_headers = {k.lower(): v for k, v in headers.items() if k.lower() not in SECRET_HEADERS}
     stored_body = body[:MAX_STORED_BODY].decode("utf-8", errors="replace")
+    retry_later = False
     for event in provider.parse_webhook(body):
         delivery = WebhookDelivery(
             delivery_id=WebhookDelivery.id_for(provider_name, event.provider_event_id),
@@ -132,7 +133,14 @@ def process_webhook(
             body=stored_body,
             headers=kept_headers,
         )
-        _apply(cashier, provider, event, delivery, queue, signers=holders.get(signed_by, []))
+        retry = _apply(
+            cashier, provider, event, delivery, queue, signers=holders.get(signed_by, [])
+        )
+        retry_later = retry_later or retry
+    if retry_later:
+        # Every event of the body was applied or parked first: one that names
+        # nothing yet never keeps the others of a batch from landing.
+        raise WebhookRetryLater()
     return provider.answer()
 
 
@@ -170,7 +178,8 @@ def _apply(
     queue: CreditQueue,
     *,
     signers: list[ProviderConfig],
-) -> None:
+) -> bool:
+    """Apply one event, or park it; True when the provider should retry it."""
     transaction = _find(cashier, provider, event)
     log = {"provider": provider.name, "provider_event_id": event.provider_event_id}
     if transaction is None:
@@ -184,7 +193,7 @@ def _apply(
             )
             count("WebhookOutOfScope" if stored else "WebhookDuplicate", provider=provider.name)
             logger.warning("webhook from another scope for nothing of ours", extra=log)
-            return
+            return False
         # Not found yet: our own write may be slower than the provider, or the
         # event names the payment by a reference we learn from a later event.
         # Parked with its verified body and who signed it, looked up again by
@@ -204,11 +213,10 @@ def _apply(
         )
         count("WebhookParked" if parked else "WebhookDuplicate", provider=provider.name)
         logger.warning("webhook for no transaction found yet: parked", extra=log)
-        if unmatched.outcome is Outcome.RETRY:
-            # Money moved: the provider's own retry is a second, faster way back.
-            raise WebhookRetryLater()
-        return
+        # Money moved: the provider's own retry is a second, faster way back.
+        return unmatched.outcome is Outcome.RETRY
     _settle(cashier, provider, event, delivery, queue, transaction=transaction, signers=signers)
+    return False
 
 
 def _signer_key(config: ProviderConfig) -> str:

@@ -161,12 +161,16 @@ def model_webhook(deposit: ModelDeposit, status: str, money: str) -> Decimal:
 def model_reversal(deposit: ModelDeposit, status: str, money: str) -> Decimal:
     """Reversals are amounts: never more than is on the account (issue 12)."""
     phase = deposit.phase
+    reported = deposit.reported(money)
+    owed = deposit.amount - deposit.before_credit - deposit.reversed + deposit.reinstated
     if phase in ("pending", "failed", "cancelled"):
-        deposit.phase = "review"  # money leaving before we saw it arrive: a person looks
+        # Money leaving before we saw it arrive: a person looks, and what it
+        # took back is recorded, so a person's credit owes that much less.
+        deposit.phase = "review"
+        deposit.before_credit += owed if reported is None else min(reported, owed)
         return Decimal(0)
     if phase in ("refunded", "chargeback"):
         return Decimal(0)  # nothing left: refused and alarmed
-    reported = deposit.reported(money)
     on_account = deposit.on_account
     if on_account > 0 or phase == "credited":
         asked = on_account if reported is None else reported
@@ -179,7 +183,6 @@ def model_reversal(deposit: ModelDeposit, status: str, money: str) -> Decimal:
         elif phase not in ("credited", "review"):
             deposit.phase = "review"
         return -taken
-    owed = deposit.amount - deposit.before_credit - deposit.reversed + deposit.reinstated
     asked = owed if reported is None else reported
     captured = money == "other" and deposit.captured_other
     if captured or asked >= owed:
@@ -359,8 +362,18 @@ class CashierModel(RuleBasedStateMachine):
         if deposit.provider == "adyen":
             code, success = ADYEN_CODES[status]
             amount = None if reported is None else (int(reported * 100), "USD")
+            # A modification names the payment by the AUTHORISATION's pspReference
+            # (stored as the deposit's reference), never by our id.
+            original = ""
+            if code != "AUTHORISATION":
+                stored = self.lifecycle.transaction(deposit.transaction_id)
+                original = stored.provider_reference or ""
             return self.lifecycle.adyen_body(
-                deposit.transaction_id, code, success=success, amount=amount
+                deposit.transaction_id,
+                code,
+                success=success,
+                amount=amount,
+                original_reference=original,
             )
         transaction = self.lifecycle.transaction(deposit.transaction_id)
         assert reported is not None
@@ -697,6 +710,12 @@ class CashierModel(RuleBasedStateMachine):
             )
         else:
             body = self.lifecycle.sandbox_body(stored, status, amount=f"{withdrawal.amount:f}")
+        names_by_our_id = provider == "sandbox" or status in ("succeeded", "failed")
+        if not names_by_our_id:
+            # An Adyen modification names a payment only by its pspReference:
+            # one naming none of ours is parked (503 for money), never applied.
+            assert self._post(provider, body) in (200, 503)
+            return
         assert self._post(provider, body) == 200
         CashierModel.reached[f"provider event for a withdrawal in {withdrawal.phase}"] += 1
         recorded = [

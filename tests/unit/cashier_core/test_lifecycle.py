@@ -313,6 +313,7 @@ def written(transaction: Transaction, move: Move) -> Transaction:
         money_effect=move.money.effect if move.money else None,
         money_amount=move.money.amount if move.money else None,
         money_reference=move.money.reference if move.money else None,
+        money_returns=move.money.returns if move.money else None,
     )
     return transaction.model_copy(
         update={"status": move.target, "history": (*transaction.history, change)}

@@ -61,6 +61,7 @@ def write(transaction: Transaction, move: Move) -> Transaction:
         money_effect=money.effect if money else None,
         money_amount=money.amount if money else None,
         money_reference=money.reference if money else None,
+        money_returns=money.returns if money else None,
     )
     return transaction.model_copy(
         update={

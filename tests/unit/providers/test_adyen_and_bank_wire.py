@@ -83,14 +83,21 @@ def test_a_batch_verifies_only_if_every_item_does() -> None:
      ("CHARGEBACK", "true", Status.CHARGEBACK), ("CHARGEBACK_REVERSED", "true", Status.MANUAL_REVIEW)],
 )  # fmt: skip
 def test_event_codes_map(code: str, success: str, target: Status) -> None:
-    [event] = AdyenProvider().parse_webhook(batch(signed(item(eventCode=code, success=success))))
-    assert event.target is target
-    assert (event.amount, event.currency, event.transaction_id) == (
-        Decimal("25.00"),
-        "EUR",
-        "txn-1",
+    original = "" if code == "AUTHORISATION" else "8815000000000001"
+    [event] = AdyenProvider().parse_webhook(
+        batch(signed(item(eventCode=code, success=success, originalReference=original)))
     )
+    assert event.target is target
+    assert (event.amount, event.currency) == (Decimal("25.00"), "EUR")
     assert event.provider_event_id == f"7914073381342284:{code}:{success}"
+    if code == "AUTHORISATION":
+        # Our reference names the payment; its pspReference becomes the deposit's.
+        assert event.transaction_id == "txn-1"
+    else:
+        # A modification names the payment by originalReference only: its
+        # merchantReference is the request's, which may be anyone's.
+        assert event.transaction_id is None
+        assert event.provider_references == (original,)
 
 
 def test_duplicates_in_one_batch_and_unmapped_codes_are_dropped() -> None:

@@ -142,7 +142,7 @@ def test_stripes_published_dispute_is_an_inquiry_and_moves_no_money() -> None:
 def test_a_failed_refund_returns_its_amount(kind: str) -> None:
     refund = stripe_object("refund", id="re_1", payment_intent="pi_3Q", amount=700, status="failed")
     [normalized] = StripeProvider().parse_webhook(event(kind, refund))
-    assert (normalized.effect, normalized.amount) == (E.REINSTATED, Decimal("7.00"))
+    assert (normalized.effect, normalized.amount) == (E.REFUND_FAILED, Decimal("7.00"))
     assert normalized.movement_reference == "re_1:failed"
 
 

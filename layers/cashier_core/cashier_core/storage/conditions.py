@@ -105,6 +105,7 @@ def status_update(
         money_effect=money.effect if money else None,
         money_amount=money.amount if money else None,
         money_reference=money.reference if money else None,
+        money_returns=money.returns if money else None,
     )
     names = {
         "#status": "status",
