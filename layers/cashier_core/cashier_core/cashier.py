@@ -26,6 +26,7 @@ from cashier_core.providers import Credentials
 from cashier_core.settings import settings
 from cashier_core.storage.cursor import CursorCodec
 from cashier_core.storage.deliveries import DeliveryStore
+from cashier_core.storage.limits import DepositLimitStore
 from cashier_core.storage.pages import TransactionPages
 from cashier_core.storage.records import (
     AccountStore,
@@ -113,6 +114,7 @@ class Cashier:
         self.configs = ProviderConfigStore(dynamodb, tables.provider_configs)
         self.audit = AuditStore(dynamodb, tables.audit)
         self.rate_limits = RateLimitStore(dynamodb, tables.rate_limits)
+        self.deposit_limits = DepositLimitStore(dynamodb, tables.rate_limits)
         self._read_secret = read_secret
         self._cursor_key_secret = cursor_key_secret
         self._configs_by_brand: _TtlCache[list[ProviderConfig]] = _TtlCache(CONFIG_CACHE_SECONDS)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from cashier_core.errors import CashierError
+from cashier_core.limits import releases_counted
 from cashier_core.models import LedgerKind, Transaction
 from cashier_core.money import format_amount
 from cashier_core.statuses import (
@@ -59,6 +60,9 @@ class Move:
     # Nothing was applied but money moved at the provider: alarm a person.
     needs_person: bool = False
     set_fields: Mapping[str, FieldValue] = field(default_factory=dict)
+    # Give the deposit's counted deposit-limit usage back, with the status change
+    # and only once (cashier_core.limits.releases_counted).
+    release_counted: bool = False
 
     @property
     def writes(self) -> bool:
@@ -97,6 +101,7 @@ def apply(
         sources=frozenset({source}),
         enqueue=awaits_credit(transaction.type, target),
         set_fields=set_fields or {},
+        release_counted=releases_counted(transaction, target),
     )
 
 
