@@ -281,7 +281,6 @@ def create_deposit(
         transaction = _same_request(existing, wanted)
     except DepositLimitExceeded as lost:
         # Another deposit took the room between the read and the write.
-        count("DepositLimitRaceLost")
         refusal = _limit_refusal(cashier, customer, currency, caps, amount)
         raise refusal or RetryableConflict("The deposit limits changed; retry.") from lost
 
