@@ -114,7 +114,7 @@ class Cashier:
         self.configs = ProviderConfigStore(dynamodb, tables.provider_configs)
         self.audit = AuditStore(dynamodb, tables.audit)
         self.rate_limits = RateLimitStore(dynamodb, tables.rate_limits)
-        self.deposit_limits = DepositLimitStore(dynamodb, tables.rate_limits)
+        self.deposit_limits = DepositLimitStore(dynamodb, tables.rate_limits, tables.transactions)
         self._read_secret = read_secret
         self._cursor_key_secret = cursor_key_secret
         self._configs_by_brand: _TtlCache[list[ProviderConfig]] = _TtlCache(CONFIG_CACHE_SECONDS)

@@ -54,6 +54,7 @@ METRICS: Final[Mapping[str, tuple[str, ...]]] = {
     "JanitorMoved": ("status",),
     "BackOfficeAction": ("action",),
     "ReconciliationDifference": ("currency",),
+    "DepositLimitCounterDifference": ("currency",),
 }
 
 

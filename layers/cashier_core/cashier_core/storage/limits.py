@@ -24,8 +24,11 @@ from botocore.exceptions import ClientError
 from cashier_core.errors import RetryableConflict
 from cashier_core.limits import Cap, Usage
 from cashier_core.models import Transaction
+from cashier_core.statuses import TransactionType
+from cashier_core.storage.codec import from_item
 from cashier_core.storage.conditions import n, s
 from cashier_core.storage.conventions import raise_storage_error
+from cashier_core.storage.tables import BY_CUSTOMER_INDEX
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -33,6 +36,34 @@ if TYPE_CHECKING:
 COUNTER_PREFIX: Final = "deposit_limit"
 AMOUNT_USED: Final = "amount_used"
 DEPOSITS_USED: Final = "deposits_used"
+BATCH_GET_LIMIT: Final = 100  # keys per BatchGetItem
+
+
+def customer_deposits(
+    client: DynamoDBClient, transactions_table: str, customer_id: str
+) -> list[Transaction]:
+    """Every deposit of the customer, across their accounts (the by_customer index)."""
+    request: dict[str, Any] = {
+        "TableName": transactions_table,
+        "IndexName": BY_CUSTOMER_INDEX,
+        "KeyConditionExpression": "customer_id = :customer",
+        "FilterExpression": "#type = :deposit",
+        "ExpressionAttributeNames": {"#type": "type"},
+        "ExpressionAttributeValues": {
+            ":customer": s(customer_id),
+            ":deposit": s(TransactionType.DEPOSIT.value),
+        },
+    }
+    found: list[Transaction] = []
+    while True:
+        try:
+            response = client.query(**request)
+        except ClientError as error:
+            raise_storage_error(error)
+        found.extend(from_item(Transaction, item) for item in response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return found
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 def limit_counter_id(customer_id: str, currency: str, counter_key: str) -> str:
@@ -108,9 +139,13 @@ def release_writes(table: str, transaction: Transaction) -> list[dict[str, Any]]
 
 
 class DepositLimitStore:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, transactions_table: str) -> None:
         self._client = client
         self._table_name = table_name
+        self._transactions_table = transactions_table
+
+    def deposits_of(self, customer_id: str) -> list[Transaction]:
+        return customer_deposits(self._client, self._transactions_table, customer_id)
 
     def usage(
         self, customer_id: str, currency: str, counter_keys: Iterable[str]
@@ -118,8 +153,12 @@ class DepositLimitStore:
         """What the counters hold now, by counter key (a missing one is zero);
         one consistent BatchGetItem."""
         keys = list(dict.fromkeys(counter_keys))
-        if not keys:
-            return {}
+        found: dict[str, Usage] = {}
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            found.update(self._usage(customer_id, currency, keys[start : start + BATCH_GET_LIMIT]))
+        return found
+
+    def _usage(self, customer_id: str, currency: str, keys: list[str]) -> dict[str, Usage]:
         by_id = {limit_counter_id(customer_id, currency, key): key for key in keys}
         wanted: dict[str, Any] = {
             self._table_name: {
