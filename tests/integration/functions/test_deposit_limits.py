@@ -74,20 +74,20 @@ def test_methods_show_each_limit_and_cap_the_method_maximum_at_what_remains(
     assert status == 200, body
     limits = _limits(body)
     today = window(Period.DAILY, utc_now())
-    # The self-limit lowers the brand's 10000.00 a day; the brand's count of 10 stays.
+    # The self-limit lowers the brand's 50000.00 a day; the brand's count of 100 stays.
     assert limits["daily"] == {
         "period": "daily",
         "period_key": today.key,
         "resets_at": today.resets_at.isoformat().replace("+00:00", "Z"),
         "limit_amount": "100.00",
-        "limit_count": 10,
+        "limit_count": 100,
         "used_amount": "0.00",
         "used_count": 0,
         "remaining_amount": "100.00",
-        "remaining_count": 10,
+        "remaining_count": 100,
     }
     assert limits["weekly"]["limit_count"] == 5
-    assert limits["weekly"]["limit_amount"] == "25000.00"
+    assert limits["weekly"]["limit_amount"] == "100000.00"
     assert _method(body)["max_amount"] == "100.00"  # its own is 5000.00
 
     assert api.deposit(FRANK, _body("80.00"))[0] == 201
@@ -129,11 +129,11 @@ def test_a_deposit_past_the_limit_is_refused_with_the_period_and_nothing_is_writ
         "period_key": today.key,
         "currency": "USD",
         "limit_amount": "100.00",
-        "limit_count": 10,
+        "limit_count": 100,
         "used_amount": "80.00",
         "used_count": 1,
         "remaining_amount": "20.00",
-        "remaining_count": 9,
+        "remaining_count": 99,
         "resets_at": today.resets_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     assert "20.00 USD remains" in error["message"]
@@ -178,12 +178,12 @@ def test_a_retry_of_a_created_deposit_is_answered_even_at_the_limit(api: Custome
 
 # --- where limits come from --------------------------------------------------------
 def test_a_crm_override_replaces_the_brand_s_period_higher_or_lower(api: CustomerApi) -> None:
-    # Carol's CRM raises EUR's daily limit over the brand's 10000.00 and 10.
+    # Carol's CRM raises EUR's daily limit over the brand's 50000.00 and 100.
     status, body = api.methods("cus-carol", "acc-carol-eur")
     assert status == 200, body
     daily = _limits(body)["daily"]
-    assert (daily["limit_amount"], daily["limit_count"]) == ("20000.00", 20)
-    assert _limits(body)["monthly"]["limit_amount"] == "50000.00"  # the brand's, untouched
+    assert (daily["limit_amount"], daily["limit_count"]) == ("100000.00", 200)
+    assert _limits(body)["monthly"]["limit_amount"] == "250000.00"  # the brand's, untouched
 
     # Alice's CRM lowers USD's daily limit to a single deposit.
     alice = api.aws.customers().get("cus-alice")
@@ -198,11 +198,11 @@ def test_a_crm_override_replaces_the_brand_s_period_higher_or_lower(api: Custome
 
 def test_a_self_limit_above_the_brand_s_changes_nothing(api: CustomerApi) -> None:
     alice = api.aws.customers().get("cus-alice")
-    own = {"USD": DepositLimits(daily=PeriodLimit(amount=Decimal("99999.00"), count=99))}
+    own = {"USD": DepositLimits(daily=PeriodLimit(amount=Decimal("99999.00"), count=999))}
     _put_customer(api, alice.model_copy(update={"self_limits": own}))
     _, body = api.methods("cus-alice", "acc-alice-usd")
     daily = _limits(body)["daily"]
-    assert (daily["limit_amount"], daily["limit_count"]) == ("10000.00", 10)
+    assert (daily["limit_amount"], daily["limit_count"]) == ("50000.00", 100)
 
 
 def test_counting_is_per_customer_and_currency_across_accounts(api: CustomerApi) -> None:
