@@ -229,3 +229,54 @@ def test_a_signed_failure_delivered_twice_gives_back_once(stack: LocalStack) -> 
         answer = stack.http.post("/cashier/webhook/sandbox", body=body, headers=headers)
         assert answer.status == 200, answer.body
     assert customer.today() == Usage(Decimal("40.00"), 1)
+
+
+def test_the_readme_walkthrough_frank_s_self_limit(stack: LocalStack) -> None:
+    """README "Walkthrough: a deposit limit, explained and reached", with the seed's Frank."""
+    token = stack.token("frank (self-set deposit limit: 100.00 USD a day)")
+    query = {"account_id": "acc-frank-usd"}
+
+    def methods() -> dict[str, Any]:
+        answer = stack.http.get("/cashier/methods", token=token, query=query)
+        assert answer.status == 200, answer.body
+        result: dict[str, Any] = answer.json()
+        return result
+
+    def deposit(amount: str, key: str) -> tuple[int, dict[str, Any]]:
+        answer = stack.http.post(
+            "/cashier/deposit",
+            token=token,
+            headers={"Idempotency-Key": key},
+            body={"account_id": "acc-frank-usd", "method_id": "card-sandbox", "amount": amount,
+                  "currency": "USD"},
+        )  # fmt: skip
+        return answer.status, answer.json()
+
+    first = methods()
+    assert _daily(first)["limit_amount"] == "100.00"
+    assert _sandbox(first)["max_amount"] == "100.00"
+    assert deposit("80.00", "readme-limit-0001")[0] == 201
+    assert _sandbox(methods())["max_amount"] == "20.00"
+    status, body = deposit("50.00", "readme-limit-0002")
+    assert status == 422
+    now = datetime.now(UTC)
+    resets = window(Period.DAILY, now).resets_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert body == {
+        "error": {
+            "code": "deposit_limit_exceeded",
+            "message": "This deposit would exceed your daily deposit limit: "
+            f"20.00 USD remains until {resets}.",
+            "limit": {
+                "period": "daily",
+                "period_key": window(Period.DAILY, now).key,
+                "currency": "USD",
+                "limit_amount": "100.00",
+                "limit_count": 100,
+                "used_amount": "80.00",
+                "used_count": 1,
+                "remaining_amount": "20.00",
+                "remaining_count": 99,
+                "resets_at": resets,
+            },
+        }
+    }
