@@ -70,9 +70,26 @@ class HistoryQueryParams(Request):
     cursor: Annotated[str, StringConstraints(max_length=1024)] | None = None
 
 
+class LimitRefusal(Reply):
+    """The deposit limit a `deposit_limit_exceeded` refusal is about."""
+
+    period: str  # daily, weekly, monthly (calendar periods in UTC)
+    period_key: str
+    currency: str
+    limit_amount: str | None
+    limit_count: int | None
+    used_amount: str
+    used_count: int
+    remaining_amount: str | None
+    remaining_count: int | None
+    resets_at: str
+
+
 class ErrorDetail(Reply):
     code: str
     message: str
+    # Only with deposit_limit_exceeded.
+    limit: LimitRefusal | None = None
 
 
 class ErrorReply(Reply):
