@@ -373,3 +373,20 @@ def test_a_week_53_deposit_counts_in_week_53_and_its_month(
         module.cashier.clock = utc_now
     [deposit] = api.transactions_of(FRANK)
     assert deposit.counted_in == ("daily#2026-12-31", "weekly#2026-W53", "monthly#2026-12")
+
+
+def test_a_deposit_failed_revived_and_rejected_gives_back_only_once(
+    api: CustomerApi, lifecycle: Lifecycle
+) -> None:
+    assert api.deposit(FRANK, _body("40.00"))[0] == 201
+    assert api.deposit(FRANK, _body("30.00"))[0] == 201
+    deposit = next(d for d in api.transactions_of(FRANK) if d.amount == Decimal("40.00"))
+    assert lifecycle.sandbox_webhook(lifecycle.sandbox_body(deposit, "failed"))[0] == 200
+    assert _today(FRANK, api) == Usage(Decimal("30.00"), 1)
+    # A late success after the failure: a person looks; the share stays given back.
+    assert lifecycle.sandbox_webhook(lifecycle.sandbox_body(deposit, "succeeded"))[0] == 200
+    assert lifecycle.transaction(deposit.transaction_id).status is Status.MANUAL_REVIEW
+    status, body = BackOffice(api).resolve(deposit.transaction_id, "reject")
+    assert status == 200, body
+    assert lifecycle.transaction(deposit.transaction_id).status is Status.FAILED
+    assert _today(FRANK, api) == Usage(Decimal("30.00"), 1)
