@@ -390,3 +390,15 @@ def test_a_deposit_failed_revived_and_rejected_gives_back_only_once(
     assert status == 200, body
     assert lifecycle.transaction(deposit.transaction_id).status is Status.FAILED
     assert _today(FRANK, api) == Usage(Decimal("30.00"), 1)
+
+
+@pytest.mark.parametrize(("amount", "status"), [("16.66", 502), ("14.03", 422)])
+def test_a_payment_the_provider_never_started_gives_its_share_back(
+    api: CustomerApi, amount: str, status: int
+) -> None:
+    # The sandbox answers 16.66 as unavailable and 14.03 as refused.
+    answer = api.deposit(FRANK, _body(amount))
+    assert answer[0] == status, answer
+    assert answer[1]["transaction"]["status_name"] == "failed"
+    assert _today(FRANK, api) == Usage(Decimal("0.00"), 0)
+    assert api.deposit(FRANK, _body("100.00"))[0] == 201
