@@ -103,6 +103,9 @@ class BackOffice:
     def reconcile(self, account_id: str) -> tuple[int, dict[str, Any]]:
         return self.call("BackOfficeReconcileAccountFunction", path_id=account_id)
 
+    def reconcile_deposit_limits(self, customer_id: str) -> tuple[int, dict[str, Any]]:
+        return self.call("BackOfficeReconcileDepositLimitsFunction", path_id=customer_id)
+
     # --- the audit trail -------------------------------------------------------
     def audit(self, subject_id: str) -> list[AuditRecord]:
         from cashier_core.storage.records import AuditStore

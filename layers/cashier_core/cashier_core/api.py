@@ -48,10 +48,16 @@ class Caller:
     brand_id: str
 
 
-def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> str:
+def error_body(
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    fields: Mapping[str, Any] | None = None,
+) -> str:
     error: dict[str, Any] = {"code": code, "message": message}
     if details:
         error["details"] = details
+    error.update(fields or {})
     return json.dumps({"error": error})
 
 
@@ -59,7 +65,7 @@ def error_response(error: CashierError) -> Response[str]:
     return Response(
         status_code=error.http_status,
         content_type="application/json",
-        body=error_body(error.code, error.message),
+        body=error_body(error.code, error.message, fields=error.body_fields()),
     )
 
 
@@ -175,7 +181,7 @@ def _refusal(error: CashierError) -> dict[str, Any]:
     return {
         "statusCode": error.http_status,
         "headers": {"Content-Type": "application/json"},
-        "body": error_body(error.code, error.message),
+        "body": error_body(error.code, error.message, fields=error.body_fields()),
         "isBase64Encoded": False,
     }
 

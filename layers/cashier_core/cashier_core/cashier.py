@@ -28,6 +28,7 @@ from cashier_core.providers import Credentials, get_provider
 from cashier_core.settings import settings
 from cashier_core.storage.cursor import CursorCodec
 from cashier_core.storage.deliveries import DeliveryStore
+from cashier_core.storage.limits import DepositLimitStore
 from cashier_core.storage.pages import TransactionPages
 from cashier_core.storage.parked import ParkedStore
 from cashier_core.storage.records import (
@@ -119,6 +120,7 @@ class Cashier:
         self.configs = ProviderConfigStore(dynamodb, tables.provider_configs)
         self.audit = AuditStore(dynamodb, tables.audit)
         self.rate_limits = RateLimitStore(dynamodb, tables.rate_limits)
+        self.deposit_limits = DepositLimitStore(dynamodb, tables.rate_limits, tables.transactions)
         self._read_secret = read_secret
         self._cursor_key_secret = cursor_key_secret
         # Loopback provider stand-ins are accepted only on the local stack.

@@ -9,9 +9,15 @@ Deposit checks, each with its own code, in this order:
    then amount_not_payable_at_provider (the provider's own units would reject
    or round it: Stripe takes ISK in whole kronur only)
 6. return_url_invalid
-7. deposit_rate_limited (429: the customer's deposits-per-minute cap, velocity.py)
+7. deposit_limit_exceeded (422: the customer's daily, weekly or monthly deposit
+   limit in this currency, limits.py; the body names the period, the limit,
+   what remains and when the period resets)
+8. deposit_rate_limited (429: the customer's deposits-per-minute cap, velocity.py)
 
-Then the transaction is written (created) before the provider is called.
+Then the transaction is written (created) before the provider is called, in
+one TransactWriteItems with the deposit-limit counters it is counted in, each
+capped period's only while the deposit still fits: concurrent deposits can
+never overshoot a limit, the loser gets the same refusal.
 
 What happens to the provider's outcome:
 - created payment: pending_payment with provider_reference and redirect/instructions;
@@ -38,6 +44,7 @@ from cashier_core.eligibility import (
     check_limits,
     evaluate_methods,
     require_eligible,
+    within_allowance,
 )
 from cashier_core.errors import (
     AccountCurrencyMismatch,
@@ -45,14 +52,26 @@ from cashier_core.errors import (
     AlreadyApplied,
     AmountNotPayableAtProvider,
     CashierError,
+    DepositLimitExceeded,
     DepositsNotAllowed,
     IdempotencyKeyReused,
     MethodNotAvailable,
     ProviderRefused,
     ProviderUnavailable,
+    RetryableConflict,
     ReturnUrlInvalid,
+    TransactionNotFound,
 )
 from cashier_core.lifecycle import PaymentNotStarted, PaymentStarted
+from cashier_core.limits import (
+    Allowance,
+    Cap,
+    Period,
+    allowances,
+    effective_caps,
+    first_refusal,
+    windows,
+)
 from cashier_core.logs import logger
 from cashier_core.models import (
     BrandSettings,
@@ -61,7 +80,7 @@ from cashier_core.models import (
     Transaction,
     new_transaction,
 )
-from cashier_core.money import parse_amount, validate_currency
+from cashier_core.money import format_amount, parse_amount, validate_currency
 from cashier_core.providers import PaymentRequest, get_provider, loaded_provider_names
 from cashier_core.request_ids import is_same_request, transaction_id_for_request
 from cashier_core.statuses import Status, TransactionType
@@ -103,6 +122,8 @@ class AccountMethods:
     account: TradingAccount
     deposit_allowed: bool
     evaluation: MethodEvaluation
+    # Each limited period of the account's currency: its limit, used and remaining.
+    allowances: tuple[Allowance, ...] = ()
 
 
 def list_methods(cashier: Cashier, customer_id: str, account_id: str) -> AccountMethods:
@@ -111,8 +132,62 @@ def list_methods(cashier: Cashier, customer_id: str, account_id: str) -> Account
         raise AccountNotFound()
     if not customer.deposit_allowed:
         return AccountMethods(account, deposit_allowed=False, evaluation=MethodEvaluation([], []))
+    limited = limit_allowances(cashier, customer, account.currency)
+    evaluation = within_allowance(evaluate_for(cashier, customer, account), limited)
     return AccountMethods(
-        account, deposit_allowed=True, evaluation=evaluate_for(cashier, customer, account)
+        account, deposit_allowed=True, evaluation=evaluation, allowances=tuple(limited)
+    )
+
+
+def deposit_caps(cashier: Cashier, customer: CustomerRecord, currency: str) -> dict[Period, Cap]:
+    brand = cashier.brand(customer.brand_id)
+    return effective_caps(brand.deposit_limits if brand else {}, customer, currency)
+
+
+def limit_allowances(
+    cashier: Cashier,
+    customer: CustomerRecord,
+    currency: str,
+    caps: dict[Period, Cap] | None = None,
+) -> list[Allowance]:
+    """The customer's limited periods now in `currency`, with what the counters hold."""
+    caps = deposit_caps(cashier, customer, currency) if caps is None else caps
+    if not caps:
+        return []
+    now = cashier.clock()
+    keys = [w.counter_key for w in windows(now) if w.period in caps]
+    usage = cashier.deposit_limits.usage(customer.customer_id, currency, keys)
+    return allowances(caps, usage, now)
+
+
+def limit_refusal(allowance: Allowance, currency: str) -> DepositLimitExceeded:
+    """The 422 that says which period, its limit, what remains and when it resets."""
+
+    def money(amount: Decimal | None) -> str | None:
+        return format_amount(amount, currency) if amount is not None else None
+
+    resets = allowance.window.resets_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    remaining = allowance.amount_remaining
+    what = (
+        f"{money(remaining)} {currency} remains"
+        if remaining is not None and allowance.count_remaining != 0
+        else "no deposit remains"
+    )
+    return DepositLimitExceeded(
+        f"This deposit would exceed your {allowance.window.period.value} deposit limit: "
+        f"{what} until {resets}.",
+        limit={
+            "period": allowance.window.period.value,
+            "period_key": allowance.window.key,
+            "currency": currency,
+            "limit_amount": money(allowance.cap.amount),
+            "limit_count": allowance.cap.count,
+            "used_amount": money(allowance.used.amount),
+            "used_count": allowance.used.count,
+            "remaining_amount": money(remaining),
+            "remaining_count": allowance.count_remaining,
+            "resets_at": resets,
+        },
     )
 
 
@@ -182,6 +257,7 @@ def create_deposit(
     check_limits(method, amount)
     _check_payable(method.config.provider, amount, currency)
     return_url = validate_return_url(request.return_url, cashier.brand(customer.brand_id))
+    caps = deposit_caps(cashier, customer, currency)
 
     wanted = new_transaction(
         transaction_id=transaction_id_for_request(
@@ -199,12 +275,23 @@ def create_deposit(
         reason="deposit requested",
         at=cashier.clock(),
     )
+    # Counted in every period it is created in, so a limit added later sees it.
+    current = windows(wanted.created_at)
+    wanted = wanted.model_copy(update={"counted_in": tuple(w.counter_key for w in current)})
+    caps_by_key = {w.counter_key: caps[w.period] for w in current if w.period in caps}
+    refusal = _limit_refusal(cashier, customer, currency, caps, amount)
+    if refusal is not None and not _exists(cashier, wanted.transaction_id):
+        raise refusal  # a retry of a deposit already created continues below
     take_deposit_slot(cashier, customer.customer_id)  # 429 past the per-minute cap
     try:
-        transaction = cashier.transactions.create(wanted)
+        transaction = cashier.transactions.create(wanted, caps_by_key)
         count("DepositCreated", provider=method.config.provider)
     except AlreadyApplied as existing:
         transaction = _same_request(existing, wanted)
+    except DepositLimitExceeded as lost:
+        # Another deposit took the room between the read and the write.
+        refusal = _limit_refusal(cashier, customer, currency, caps, amount)
+        raise refusal or RetryableConflict("The deposit limits changed; retry.") from lost
 
     if transaction.status is not Status.CREATED:
         return DepositResult(transaction)
@@ -218,6 +305,25 @@ def _check_payable(provider_name: str, amount: Decimal, currency: str) -> None:
     refusal = provider.currencies.refusal(currency, amount) if provider else None
     if refusal is not None:
         raise AmountNotPayableAtProvider(f"{refusal}.")
+
+
+def _limit_refusal(
+    cashier: Cashier,
+    customer: CustomerRecord,
+    currency: str,
+    caps: dict[Period, Cap],
+    amount: Decimal,
+) -> DepositLimitExceeded | None:
+    refused = first_refusal(limit_allowances(cashier, customer, currency, caps), amount)
+    return limit_refusal(refused, currency) if refused is not None else None
+
+
+def _exists(cashier: Cashier, transaction_id: str) -> bool:
+    try:
+        cashier.transactions.get(transaction_id)
+    except TransactionNotFound:
+        return False
+    return True
 
 
 def _same_request(existing: AlreadyApplied, wanted: Transaction) -> Transaction:

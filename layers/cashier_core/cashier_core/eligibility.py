@@ -16,6 +16,9 @@ Order of the rules, first match wins, and what CRM force-enable can override:
                            CLF), however the config was written
 6. disabled_by_crm       - the customer's own force-disable
 7. method_disabled       - the brand's config is disabled; CRM force-enable re-admits it
+8. limit_reached         - GetCashierMethods only (`within_allowance`): a deposit limit
+                           leaves nothing this method could take; CreateCashierDeposit
+                           answers `deposit_limit_exceeded` instead, with the period
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from cashier_core.errors import AmountAboveMaximum, AmountBelowMinimum, MethodNotAvailable
+from cashier_core.limits import Allowance, amount_remaining, nothing_remains
 from cashier_core.models import AmountLimits, CustomerRecord, ProviderConfig, TradingAccount
 
 
@@ -38,6 +42,7 @@ class ExclusionReason(StrEnum):
     CURRENCY_NOT_TAKEN_BY_PROVIDER = "currency_not_taken_by_provider"
     DISABLED_BY_CRM = "disabled_by_crm"
     METHOD_DISABLED = "method_disabled"
+    LIMIT_REACHED = "limit_reached"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,3 +145,28 @@ def check_limits(method: EligibleMethod, amount: Decimal) -> None:
         raise AmountBelowMinimum(f"The minimum for this method is {limits.min_amount}.")
     if limits.max_amount is not None and amount > limits.max_amount:
         raise AmountAboveMaximum(f"The maximum for this method is {limits.max_amount}.")
+
+
+def within_allowance(evaluation: MethodEvaluation, limited: list[Allowance]) -> MethodEvaluation:
+    """The evaluation as the customer's deposit limits leave it: each method's
+    maximum becomes the smaller of its own and what remains; a method that
+    could take nothing (nothing remains, or less than its minimum) is excluded
+    as limit_reached."""
+    if not limited:
+        return evaluation
+    remaining = amount_remaining(limited)
+    exhausted = nothing_remains(limited)
+    eligible: list[EligibleMethod] = []
+    excluded = list(evaluation.excluded)
+    for method in evaluation.eligible:
+        own = method.limits
+        if exhausted or (
+            remaining is not None and own.min_amount is not None and own.min_amount > remaining
+        ):
+            excluded.append(ExcludedMethod(method.config, ExclusionReason.LIMIT_REACHED))
+            continue
+        if remaining is not None and (own.max_amount is None or remaining < own.max_amount):
+            own = AmountLimits(min_amount=own.min_amount, max_amount=remaining)
+        eligible.append(EligibleMethod(method.config, own, method.redirects))
+    excluded.sort(key=lambda e: e.config.method_id)
+    return MethodEvaluation(eligible, excluded)

@@ -6,7 +6,7 @@ handlers turn any CashierError into `{"error": {"code", "message"}}`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from cashier_core.models import Transaction
@@ -23,6 +23,10 @@ class CashierError(Exception):
     def __init__(self, message: str | None = None) -> None:
         self.message = message or self.default_message
         super().__init__(self.message)
+
+    def body_fields(self) -> dict[str, Any]:
+        """What the error body carries besides code and message (none by default)."""
+        return {}
 
 
 # --- money ---------------------------------------------------------------
@@ -253,6 +257,32 @@ class DepositRateLimited(CashierError):
     code = "deposit_rate_limited"
     http_status = 429
     default_message = "Too many deposits this minute; retry in a minute."
+
+
+class DepositLimitExceeded(CashierError):
+    """The deposit would take one of the customer's deposit limits past its cap
+    (cashier_core.limits). The body says which period, its limit, what remains
+    and when the period resets."""
+
+    code = "deposit_limit_exceeded"
+    http_status = 422
+    default_message = "This deposit would exceed a deposit limit."
+
+    def __init__(self, message: str | None = None, *, limit: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+    def body_fields(self) -> dict[str, Any]:
+        return {"limit": self.limit} if self.limit is not None else {}
+
+
+class CounterMismatch(CashierError):
+    """A deposit-limit counter holds less than a deposit it counted gives back:
+    never expected (BackOffice's limit recompute reports it)."""
+
+    code = "counter_mismatch"
+    http_status = 500
+    default_message = "The deposit-limit counters disagree with the transactions."
 
 
 class WithdrawalsNotAllowed(CashierError):

@@ -80,6 +80,39 @@ class MoneyEffect(StrEnum):
     REINSTATED = "reinstated"
 
 
+class PeriodLimit(DomainModel):
+    """A cap on one calendar period's deposits: a sum, a number, or both."""
+
+    amount: Decimal | None = None
+    count: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Self:
+        if self.amount is None and self.count is None:
+            raise ValueError("a period limit has an amount, a count, or both")
+        if self.amount is not None and (not self.amount.is_finite() or self.amount < 0):
+            raise ValueError("a limit amount is a finite amount, zero or more")
+        return self
+
+
+class DepositLimits(DomainModel):
+    """One currency's deposit caps per calendar period in UTC (cashier_core.limits)."""
+
+    daily: PeriodLimit | None = None
+    weekly: PeriodLimit | None = None
+    monthly: PeriodLimit | None = None
+
+    def check_scale(self, currency: str) -> None:
+        for limit in (self.daily, self.weekly, self.monthly):
+            if limit is not None:
+                _check_currency_scale(limit.amount, currency)
+
+
+def _check_deposit_limits(limits: dict[str, DepositLimits]) -> None:
+    for currency, per_period in limits.items():
+        per_period.check_scale(currency)
+
+
 class StatusChange(DomainModel):
     status: Status
     at: datetime
@@ -128,6 +161,12 @@ class Transaction(DomainModel):
     updated_at: datetime
     history: tuple[StatusChange, ...]
     version: int = Field(ge=1)
+    # The deposit-limit periods ("daily#2026-12-07", ...) this deposit was counted
+    # in when it was created, so a failure gives back to those, not to the
+    # periods of the day it fails (cashier_core.limits).
+    counted_in: tuple[str, ...] = ()
+    # Set, once, by the status change that gave the counted share back.
+    counted_released: bool = False
 
     @model_validator(mode="after")
     def _money(self) -> Self:
@@ -192,6 +231,13 @@ class BrandSettings(DomainModel):
     display_name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     # Hosts a deposit's return_url may point at; "*.example.com" admits subdomains.
     return_url_hosts: frozenset[Annotated[str, StringConstraints(pattern=r"^(\*\.)?[a-z0-9.-]+$")]]
+    # currency -> the deposit caps every customer of the brand has.
+    deposit_limits: dict[CurrencyCode, DepositLimits] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _limits_scale(self) -> Self:
+        _check_deposit_limits(self.deposit_limits)
+        return self
 
 
 class CrmOverrides(DomainModel):
@@ -205,12 +251,15 @@ class CrmOverrides(DomainModel):
     enabled_methods: frozenset[Identifier] = frozenset()
     # method_id -> currency -> limits; these replace the config's limits.
     limits: dict[Identifier, dict[CurrencyCode, AmountLimits]] = Field(default_factory=dict)
+    # currency -> deposit caps; a period given here replaces the brand's (lower or higher).
+    deposit_limits: dict[CurrencyCode, DepositLimits] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         both = self.disabled_methods & self.enabled_methods
         if both:
             raise ValueError(f"methods both disabled and enabled: {sorted(both)}")
+        _check_deposit_limits(self.deposit_limits)
         for per_currency in self.limits.values():
             for currency, limits in per_currency.items():
                 limits.check_scale(currency)
@@ -224,6 +273,13 @@ class CustomerRecord(DomainModel):
     deposit_allowed: bool = True
     withdrawal_allowed: bool = True
     crm_overrides: CrmOverrides = Field(default_factory=CrmOverrides)
+    # currency -> caps the customer set themselves: they only ever lower the others.
+    self_limits: dict[CurrencyCode, DepositLimits] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _limits_scale(self) -> Self:
+        _check_deposit_limits(self.self_limits)
+        return self
 
 
 class AccountStatus(StrEnum):

@@ -14,6 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from cashier_core.errors import CashierError
+from cashier_core.limits import releases_counted
 from cashier_core.models import LedgerKind, MoneyEffect, Transaction
 from cashier_core.money import format_amount
 from cashier_core.statuses import (
@@ -76,6 +77,9 @@ class Move:
     needs_person: bool = False
     set_fields: Mapping[str, FieldValue] = field(default_factory=dict)
     money: MoneyRecord | None = None
+    # Give the deposit's counted deposit-limit usage back, with the status change
+    # and only once (cashier_core.limits.releases_counted).
+    release_counted: bool = False
 
     @property
     def writes(self) -> bool:
@@ -119,6 +123,7 @@ def apply(
         enqueue=awaits_credit(transaction.type, target),
         set_fields=set_fields or {},
         money=money,
+        release_counted=releases_counted(transaction, target),
     )
 
 

@@ -8,11 +8,13 @@ status in a body is an error, never silently ignored or trusted.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from cashier_core.eligibility import EligibleMethod, ExcludedMethod
+from cashier_core.limits import Allowance
 from cashier_core.models import MoneyEffect, StatusChange, Transaction
 from cashier_core.money import format_amount
 from cashier_core.statuses import PublicReason, Status, TransactionType
@@ -68,9 +70,26 @@ class HistoryQueryParams(Request):
     cursor: Annotated[str, StringConstraints(max_length=1024)] | None = None
 
 
+class LimitRefusal(Reply):
+    """The deposit limit a `deposit_limit_exceeded` refusal is about."""
+
+    period: str  # daily, weekly, monthly (calendar periods in UTC)
+    period_key: str
+    currency: str
+    limit_amount: str | None
+    limit_count: int | None
+    used_amount: str
+    used_count: int
+    remaining_amount: str | None
+    remaining_count: int | None
+    resets_at: str
+
+
 class ErrorDetail(Reply):
     code: str
     message: str
+    # Only with deposit_limit_exceeded.
+    limit: LimitRefusal | None = None
 
 
 class ErrorReply(Reply):
@@ -192,11 +211,47 @@ class ExcludedMethodReply(Reply):
         )
 
 
+class DepositLimitReply(Reply):
+    """One limited calendar period (UTC) of the account's currency: the limit,
+    what is used of it and what remains; null where the limit has no amount
+    (or no count)."""
+
+    period: str  # daily, weekly, monthly
+    period_key: str  # 2026-12-07, 2026-W49, 2026-12
+    resets_at: datetime
+    limit_amount: str | None
+    limit_count: int | None
+    used_amount: str
+    used_count: int
+    remaining_amount: str | None
+    remaining_count: int | None
+
+    @classmethod
+    def of(cls, allowance: Allowance, currency: str) -> Self:
+        def money(amount: Decimal | None) -> str | None:
+            return format_amount(amount, currency) if amount is not None else None
+
+        return cls(
+            period=allowance.window.period.value,
+            period_key=allowance.window.key,
+            resets_at=allowance.window.resets_at,
+            limit_amount=money(allowance.cap.amount),
+            limit_count=allowance.cap.count,
+            used_amount=format_amount(allowance.used.amount, currency),
+            used_count=allowance.used.count,
+            remaining_amount=money(allowance.amount_remaining),
+            remaining_count=allowance.count_remaining,
+        )
+
+
 class MethodsReply(Reply):
     account_id: str
     currency: str
     deposit_allowed: bool
     methods: list[MethodReply]
+    # The customer's deposit limits in this currency; each method's max_amount
+    # already is at most what remains.
+    deposit_limits: list[DepositLimitReply] = Field(default_factory=list)
     excluded: list[ExcludedMethodReply] | None = None
 
     @classmethod
@@ -208,6 +263,7 @@ class MethodsReply(Reply):
             currency=currency,
             deposit_allowed=found.deposit_allowed,
             methods=[MethodReply.of(method, currency) for method in found.evaluation.eligible],
+            deposit_limits=[DepositLimitReply.of(a, currency) for a in found.allowances],
             excluded=[ExcludedMethodReply.of(e) for e in found.evaluation.excluded]
             if explain
             else None,

@@ -58,6 +58,7 @@ METRICS: Final[Mapping[str, tuple[str, ...]]] = {
     "JanitorMoved": ("status",),
     "BackOfficeAction": ("action",),
     "ReconciliationDifference": ("currency",),
+    "DepositLimitCounterDifference": ("currency",),
 }
 
 

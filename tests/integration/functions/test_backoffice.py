@@ -90,6 +90,7 @@ def test_only_a_verified_iam_principal_is_an_operator(
         ),
         ("BackOfficeRejectWithdrawalFunction", {"path_id": withdrawal, "body": {"reason": "nope"}}),
         ("BackOfficeReconcileAccountFunction", {"path_id": "acc-alice-usd"}),
+        ("BackOfficeReconcileDepositLimitsFunction", {"path_id": "cus-alice"}),
     ]:
         status, body = backoffice.call(function_id, **extra, **kwargs)
         assert (status, error_code(body)) == (403, "forbidden"), function_id

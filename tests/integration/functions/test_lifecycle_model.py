@@ -7,7 +7,10 @@ events naming them, through the real handlers against moto, beside a small
 reference model of every status and of the balance.
 
 After every step: the account's balance equals the sum of its ledger entries
-and the model's balance; every status is the model's; no deposit is credited
+and the model's balance; every deposit-limit counter holds exactly what the
+model's counted, unreleased deposits add up to, and no period's counted sum
+or number exceeds its limit (each example's customer has a tight self-limit, so
+deposits are refused with deposit_limit_exceeded exactly when the model says); every status is the model's; no deposit is credited
 twice and every hold moves once; nothing but BackOffice ever writes a
 withdrawal and no credit message ever names one; every status history follows
 the transition table; and once the sweeper and the worker have run, nothing is
@@ -46,22 +49,28 @@ from cashier_core.clock import utc_now
 from cashier_core.credit_queue import read_message
 from cashier_core.crediting import sweep_confirmed
 from cashier_core.janitor import run_janitor
+from cashier_core.limits import Period, Usage, window
 from cashier_core.models import (
     CustomerRecord,
+    DepositLimits,
     LedgerEntry,
     LedgerKind,
+    PeriodLimit,
     StatusChange,
     TradingAccount,
     Transaction,
 )
 from cashier_core.statuses import INITIAL_STATUS, Status, can_transition
 from cashier_core.storage.codec import from_item, to_item
+from cashier_core.storage.limits import DepositLimitStore, limit_counter_id
 from cashier_core.storage.tables import LEDGER_SORT_PREFIX
 from tests.support import builders
 from tests.support.backoffice import BackOffice
 from tests.support.lifecycle import Lifecycle
 
 AMOUNTS = ["10.00", "25.00", "99.99", "1234.56"]
+# Each example's customer sets a daily limit it can reach in a run (the brand's are higher).
+DAILY_LIMIT = PeriodLimit(amount=Decimal("1300.00"), count=3)
 WEBHOOK_STATUSES = ["succeeded", "failed", "cancelled", "refunded", "chargeback"]
 # What each status is called in an Adyen notification: (eventCode, success).
 ADYEN_CODES = {
@@ -100,6 +109,11 @@ class ModelDeposit:
     reversed: Decimal = Decimal(0)  # taken back from the account
     before_credit: Decimal = Decimal(0)  # taken back by the provider before any credit
     reinstated: Decimal = Decimal(0)  # came back after a reversal
+
+    # Counted towards the deposit limits (created through the API), in these periods;
+    # released once it has been failed or cancelled (and never counted again).
+    counted_in: tuple[str, ...] = ()
+    released: bool = False
 
     @property
     def on_account(self) -> Decimal:
@@ -229,9 +243,13 @@ class CashierModel(RuleBasedStateMachine):
         # Each example gets its own customer and account in the shared tables.
         suffix = uuid.uuid4().hex[:12]
         self.customer_id, self.account_id = f"cus-model-{suffix}", f"acc-model-{suffix}"
-        self.aws.customers().put(
-            CustomerRecord(customer_id=self.customer_id, brand_id="brand-alpha", country="DE")
+        customer = CustomerRecord(
+            customer_id=self.customer_id,
+            brand_id="brand-alpha",
+            country="DE",
+            self_limits={"USD": DepositLimits(daily=DAILY_LIMIT)},
         )
+        self.aws.customers().put(customer)
         self.account = TradingAccount(
             account_id=self.account_id,
             customer_id=self.customer_id,
@@ -240,9 +258,7 @@ class CashierModel(RuleBasedStateMachine):
             balance=Decimal("100.00"),
         )
         self.aws.accounts().create(self.account, builders.T0)
-        self.lifecycle.api.seed.customers.append(
-            CustomerRecord(customer_id=self.customer_id, brand_id="brand-alpha", country="DE")
-        )
+        self.lifecycle.api.seed.customers.append(customer)
         # Leftovers of earlier examples must not steer this one.
         while leftovers := lifecycle.receive():
             for message in leftovers:
@@ -305,6 +321,11 @@ class CashierModel(RuleBasedStateMachine):
         dynamodb.delete_item(
             TableName=aws.tables.customers, Key={"customer_id": {"S": self.customer_id}}
         )
+        for counter_key in {key for d in self.deposits for key in d.counted_in}:
+            counter = limit_counter_id(self.customer_id, "USD", counter_key)
+            dynamodb.delete_item(
+                TableName=aws.tables.rate_limits, Key={"counter_id": {"S": counter}}
+            )
         self.lifecycle.api.seed.customers[:] = [
             c for c in self.lifecycle.api.seed.customers if c.customer_id != self.customer_id
         ]
@@ -394,12 +415,37 @@ class CashierModel(RuleBasedStateMachine):
         withdrawal.stored = self.lifecycle.transaction(withdrawal.transaction_id)
 
     # --- rules: deposits and provider events -----------------------------------------
+    def _counted_today(self) -> Usage:
+        today = window(Period.DAILY, utc_now()).counter_key
+        usage = Usage()
+        for deposit in self.deposits:
+            if today in deposit.counted_in and not deposit.released:
+                usage = usage.plus(deposit.amount)
+        return usage
+
     @rule(amount=st.sampled_from(AMOUNTS))
     def create_deposit(self, amount: str) -> None:
-        deposit = self.lifecycle.deposit(
-            self.customer_id, account_id=self.account_id, amount=amount
+        used = self._counted_today()
+        fits = used.amount + Decimal(amount) <= (DAILY_LIMIT.amount or 0) and used.count + 1 <= (
+            DAILY_LIMIT.count or 0
         )
-        self.deposits.append(ModelDeposit(deposit.transaction_id, Decimal(amount)))
+        request = {
+            "account_id": self.account_id,
+            "method_id": "card-sandbox",
+            "amount": amount,
+            "currency": "USD",
+        }
+        status, body = self.lifecycle.api.deposit(self.customer_id, request)
+        if not fits:
+            CashierModel.reached["deposit refused by its daily limit"] += 1
+            assert (status, body["error"]["code"]) == (422, "deposit_limit_exceeded"), body
+            assert body["error"]["limit"]["period"] == "daily"
+            return
+        assert status == 201, body
+        deposit = self.lifecycle.transaction(body["transaction"]["transaction_id"])
+        self.deposits.append(
+            ModelDeposit(deposit.transaction_id, Decimal(amount), counted_in=deposit.counted_in)
+        )
 
     # A few are enough for what only Adyen sends (no amount); each more is one
     # more transaction every invariant reads.
@@ -727,6 +773,32 @@ class CashierModel(RuleBasedStateMachine):
         assert all(outcome.startswith("ignored") for outcome in recorded), recorded
 
     # --- invariants -------------------------------------------------------------------
+    @invariant()
+    def limit_counters_are_the_counted_deposits_and_within_the_limit(self) -> None:
+        for deposit in self.deposits:
+            # A deposit that ended failed or cancelled gave its share back, once.
+            if (
+                not deposit.released
+                and deposit.counted_in
+                and deposit.phase in ("failed", "cancelled")
+            ):
+                CashierModel.reached["deposit limit share given back"] += 1
+                deposit.released = True
+        expected: dict[str, Usage] = {}
+        for deposit in self.deposits:
+            for key in deposit.counted_in:
+                held = expected.get(key, Usage())
+                expected[key] = held if deposit.released else held.plus(deposit.amount)
+        store = DepositLimitStore(
+            self.aws.dynamodb, self.aws.tables.rate_limits, self.aws.tables.transactions
+        )
+        stored = store.usage(self.customer_id, "USD", expected)
+        for key, usage in expected.items():
+            assert stored.get(key, Usage()) == usage, (key, stored.get(key), usage)
+            if key.startswith(f"{Period.DAILY.value}#"):
+                assert usage.amount <= (DAILY_LIMIT.amount or 0)
+                assert usage.count <= (DAILY_LIMIT.count or 0)
+
     # Two invariants, each reading what it checks once per step (the ledger; each
     # transaction), so that the run stays as long as it was before withdrawals.
     @invariant()
@@ -759,6 +831,9 @@ class CashierModel(RuleBasedStateMachine):
         for deposit in self.deposits:
             stored = transactions[deposit.transaction_id]
             assert stored.status is PHASE_STATUS[deposit.phase], (deposit, stored.history)
+            assert stored.counted_released is (
+                bool(deposit.counted_in) and deposit.phase in ("failed", "cancelled")
+            ) or (deposit.released and stored.counted_released)
             _history_follows_the_table(stored)
         for withdrawal in self.withdrawals:
             # Nothing but BackOffice ever writes a withdrawal: no job, no provider event.

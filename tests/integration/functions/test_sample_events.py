@@ -35,6 +35,7 @@ EVENT_FUNCTIONS = {
     "backoffice_retry_credit.json": "BackOfficeRetryCreditFunction",
     "backoffice_confirm_bank_wire.json": "BackOfficeConfirmBankWireFunction",
     "backoffice_reconcile_account.json": "BackOfficeReconcileAccountFunction",
+    "backoffice_reconcile_deposit_limits.json": "BackOfficeReconcileDepositLimitsFunction",
 }
 
 

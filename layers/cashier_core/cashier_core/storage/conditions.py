@@ -145,12 +145,22 @@ def status_update(
             values[f":pin_{attribute}"] = pinned
             conditions.append(f"#{attribute} = :pin_{attribute}")
 
+    if move.release_counted:
+        # Exactly once: the flag is set by the change that releases, and checked.
+        names["#counted_released"] = "counted_released"
+        values[":released"] = {"BOOL": True}
+        conditions.append(
+            "(attribute_not_exists(#counted_released) OR #counted_released <> :released)"
+        )
+
     sets = [
         "#status = :target",
         "#updated_at = :now",
         "#history = list_append(#history, :entry)",
         "#version = #version + :one",
     ]
+    if move.release_counted:
+        sets.append("#counted_released = :released")
     removes = ["#legacy_work"]
     key = work_key_of(transaction.type, target, transaction.transaction_id)
     if key is not None:
@@ -179,4 +189,6 @@ def after(transaction: Transaction, update: StatusUpdate, move: Move) -> Transac
         "version": transaction.version + 1,
     }
     changes.update({k: v for k, v in move.set_fields.items() if v is not None})
+    if move.release_counted:
+        changes["counted_released"] = True
     return transaction.model_validate({**transaction.model_dump(), **changes})

@@ -21,12 +21,15 @@ from botocore.exceptions import ClientError
 from cashier_core.clock import utc_now
 from cashier_core.errors import (
     AlreadyApplied,
+    CounterMismatch,
+    DepositLimitExceeded,
     DuplicateDelivery,
     RetryableConflict,
     TransactionNotFound,
     TransitionRefused,
 )
 from cashier_core.lifecycle import Move
+from cashier_core.limits import Cap
 from cashier_core.models import LedgerKind, Transaction, WebhookDelivery
 from cashier_core.statuses import TransactionType
 from cashier_core.storage.audit import AuditNote, audit_put
@@ -42,6 +45,7 @@ from cashier_core.storage.conditions import (
 from cashier_core.storage.conventions import RETRYABLE_CODES, raise_storage_error
 from cashier_core.storage.deliveries import delivery_put
 from cashier_core.storage.ledger import account_refusal, balance_writes
+from cashier_core.storage.limits import count_writes, release_writes
 from cashier_core.storage.tables import BY_PROVIDER_REFERENCE_INDEX, TableNames
 
 if TYPE_CHECKING:
@@ -98,8 +102,15 @@ class TransactionStore:
         return from_item(Transaction, items[0]) if items else None
 
     # --- writes ----------------------------------------------------------
-    def create(self, transaction: Transaction) -> Transaction:
-        """Store a new transaction; its id must be new."""
+    def create(
+        self, transaction: Transaction, caps: Mapping[str, Cap] | None = None
+    ) -> Transaction:
+        """Store a new transaction; its id must be new. A deposit with `counted_in`
+        is counted towards its deposit limits in the same TransactWriteItems,
+        each capped period (`caps`, by counter key) only while it fits: raises
+        DepositLimitExceeded (bare: the caller explains) when one does not."""
+        if transaction.counted_in:
+            return self._create_counted(transaction, caps or {})
         try:
             self._client.put_item(
                 TableName=self._tables.transactions,
@@ -114,6 +125,34 @@ class TransactionStore:
                     current=from_item(Transaction, existing) if existing else None
                 ) from error
             raise_storage_error(error)
+        return transaction
+
+    def _create_counted(self, transaction: Transaction, caps: Mapping[str, Cap]) -> Transaction:
+        put = {
+            "Put": {
+                "TableName": self._tables.transactions,
+                "Item": self._transaction_item(transaction),
+                "ConditionExpression": "attribute_not_exists(transaction_id)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        counters = count_writes(self._tables.rate_limits, transaction, caps)
+        try:
+            self._client.transact_write_items(TransactItems=[put, *counters])  # type: ignore[list-item]
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise_storage_error(error)
+            reasons: list[Mapping[str, Any]] = list(error.response.get("CancellationReasons", []))
+            if any(reason.get("Code") in RETRYABLE_CODES for reason in reasons):
+                raise RetryableConflict() from error
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                existing = reasons[0].get("Item")
+                raise AlreadyApplied(
+                    current=from_item(Transaction, existing) if existing else None
+                ) from error
+            if any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons[1:]):
+                raise DepositLimitExceeded() from error
+            raise
         return transaction
 
     def open_withdrawal(self, transaction: Transaction) -> Transaction:
@@ -179,6 +218,9 @@ class TransactionStore:
             )
             writes += [money.account_update, money.ledger_put]
             layout = _Layout(status=0, account=1, ledger=2, kind=move.ledger.kind)
+        if move.release_counted:
+            layout = replace(layout, counters=len(writes))
+            writes += release_writes(self._tables.rate_limits, transaction)
         if delivery is not None:
             layout = replace(layout, delivery=len(writes))
             writes.append(delivery_put(self._tables.webhook_deliveries, delivery))
@@ -227,6 +269,7 @@ class _Layout:
     ledger: int | None = None
     delivery: int | None = None
     kind: LedgerKind | None = None
+    counters: int | None = None  # the first deposit-limit release, the rest follow it
 
 
 def _raise_cancellation(
@@ -258,6 +301,14 @@ def _raise_cancellation(
         raise TransitionRefused(current) from error
     if failed(layout.ledger) is not None:
         raise AlreadyApplied() from error
+    if layout.counters is not None and any(
+        failed(index) is not None
+        for index in range(layout.counters, layout.counters + len(transaction.counted_in))
+    ):
+        # Never expected: the release is pinned to the version that counted it.
+        raise CounterMismatch(
+            f"a deposit-limit counter of {transaction.transaction_id} holds less than it counted"
+        ) from error
     account_reason = failed(layout.account)
     if account_reason is not None and layout.kind is not None:
         raise account_refusal(account_reason, transaction, layout.kind) from error
