@@ -30,7 +30,7 @@ from tests.support.provider_fakes import FakeProviders
 
 pytestmark = pytest.mark.e2e
 ALICE = "alice"
-USD, EUR = "acc-alice-usd", "acc-alice-eur"
+USD, EUR, ISK = "acc-alice-usd", "acc-alice-eur", "acc-e2e-alice-isk"
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +50,16 @@ def stack(fakes: FakeProviders) -> Iterator[LocalStack]:
     for config in seed["provider_configs"]:
         if config["provider"] in ("stripe", "adyen"):
             config["settings"]["api_base"] = fakes.base_url
+        if config["method_id"] == "card-stripe":
+            config["currencies"].append("ISK")  # a currency Stripe takes in hundredths
+    seed["accounts"].append(
+        {
+            "account_id": ISK,
+            "customer_id": "cus-alice",
+            "brand_id": "brand-alpha",
+            "currency": "ISK",
+        }
+    )
     seed_file = Path(tempfile.mkdtemp(prefix="cashier-e2e-seed-")) / "seed.json"
     seed_file.write_text(json.dumps(seed))
     started = launch_stack({**os.environ, "CASHIER_SEED": str(seed_file)}, free_port())
@@ -230,3 +240,74 @@ def test_an_adyen_confirmation_without_an_amount_never_credits(
     assert balance(stack, EUR) == start
     waiting = stack.http.get("/backoffice/deposits", headers=AS_OPERATOR, query={"status": "9"})
     assert transaction_id in json.dumps(waiting.json())
+
+
+# --- currencies and scope ------------------------------------------------------------
+def test_a_5000_isk_stripe_deposit_sends_unit_amount_500000(
+    stack: LocalStack, fakes: FakeProviders
+) -> None:
+    """Stripe takes ISK as a two-decimal amount ("to charge 5 ISK, send 500")."""
+    transaction_id = deposit(stack, ISK, "card-stripe", "5000", "ISK")
+    [created] = [
+        r for r in fakes.created("/v1/checkout/sessions")
+        if r.form()["client_reference_id"] == transaction_id
+    ]  # fmt: skip
+    form = created.form()
+    assert form["line_items[0][price_data][currency]"] == "isk"
+    assert form["line_items[0][price_data][unit_amount]"] == "500000"
+    # Stripe's webhook reports it the same way; it is read back as 5,000 ISK.
+    [session] = [s for s in fakes.sessions.values() if s["client_reference_id"] == transaction_id]
+    assert session["amount_total"] == 500000
+    paid = {**session, "status": "complete", "payment_status": "paid", "payment_intent": "pi_isk1"}
+    assert stripe_post(stack, "checkout.session.completed", paid) == 200
+    wait_for(stack, transaction_id, "credited")
+    assert balance(stack, ISK) == Decimal("5000")
+
+
+def test_a_live_mode_stripe_event_never_moves_a_test_mode_deposit(
+    stack: LocalStack, fakes: FakeProviders
+) -> None:
+    start = balance(stack, USD)
+    transaction_id = deposit(stack, USD, "card-stripe", "25.00", "USD")
+    [session] = [s for s in fakes.sessions.values() if s["client_reference_id"] == transaction_id]
+    paid = {**session, "status": "complete", "payment_status": "paid", "payment_intent": "pi_live1"}
+    body = json.loads(providers.stripe_event("checkout.session.completed", paid))
+    body["livemode"] = True
+    raw = json.dumps(body).encode()
+    secret = stack.resources["provider_secrets"]["cashier/webhooks/brand-alpha/stripe"][
+        "webhook_secrets"
+    ][0]
+    answer = stack.http.post(
+        "/cashier/webhook/stripe",
+        body=raw,
+        headers={"Stripe-Signature": providers.stripe_signature(raw, secret),
+                 "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert answer.status == 200
+    time.sleep(1)
+    assert history(stack, transaction_id)["status_name"] == "pending_payment"
+    assert balance(stack, USD) == start
+
+
+def test_another_merchant_accounts_adyen_item_is_never_applied(
+    stack: LocalStack, fakes: FakeProviders
+) -> None:
+    start = balance(stack, EUR)
+    transaction_id = deposit(stack, EUR, "card-adyen", "40.00", "EUR")
+    key = stack.resources["provider_secrets"]["cashier/webhooks/brand-alpha/adyen"][
+        "webhook_secrets"
+    ][0]
+    item = providers.adyen_item(
+        code="AUTHORISATION", merchant_reference=transaction_id,
+        psp_reference=f"PSP{uuid.uuid4().hex[:13].upper()}", amount=(4000, "EUR"),
+    )  # fmt: skip
+    item["merchantAccountCode"] = "SomeoneElsesECOM"
+    answer = stack.http.post(
+        "/cashier/webhook/adyen",
+        body=providers.adyen_notification(providers.adyen_signed(item, key)),
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status == 200
+    time.sleep(1)
+    assert history(stack, transaction_id)["status_name"] == "pending_payment"
+    assert balance(stack, EUR) == start
