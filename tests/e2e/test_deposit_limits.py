@@ -218,7 +218,7 @@ def test_a_signed_failure_delivered_twice_gives_back_once(stack: LocalStack) -> 
     status, created = customer.deposit("60.00")
     assert status == 201
     transaction = created["transaction"]
-    secret = stack.resources["provider_secrets"]["cashier/providers/brand-alpha/sandbox"][
+    secret = stack.resources["provider_secrets"]["cashier/webhooks/brand-alpha/sandbox"][
         "webhook_secrets"
     ][0]
     body = json.dumps({"event_id": f"evt_{uuid.uuid4().hex}", "transaction_id": transaction["transaction_id"],

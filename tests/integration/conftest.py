@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from moto.core.botocore_stubber import BotocoreStubber
 
 from cashier_core.cashier import forget_secrets
 from cashier_core.velocity import DEPOSITS_PER_MINUTE_VARIABLE
@@ -45,3 +48,18 @@ def api(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> CustomerApi:
 @pytest.fixture
 def lifecycle(api: CustomerApi) -> Lifecycle:
     return Lifecycle(api)
+
+
+@pytest.fixture
+def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's backends are not safe under concurrent calls; like
+    cashier_local.moto_server, serialize them so that each DynamoDB call is
+    atomic, as it is in AWS. Our code's own steps still interleave freely."""
+    lock = threading.Lock()
+    handle = BotocoreStubber.__call__
+
+    def serialized(self: BotocoreStubber, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return handle(self, *args, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)

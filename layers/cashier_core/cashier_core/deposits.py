@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -149,12 +150,13 @@ def limit_allowances(
     customer: CustomerRecord,
     currency: str,
     caps: dict[Period, Cap] | None = None,
+    at: datetime | None = None,
 ) -> list[Allowance]:
-    """The customer's limited periods now in `currency`, with what the counters hold."""
+    """The customer's limited periods at `at` (now) in `currency`, with what the counters hold."""
     caps = deposit_caps(cashier, customer, currency) if caps is None else caps
     if not caps:
         return []
-    now = cashier.clock()
+    now = cashier.clock() if at is None else at
     keys = [w.counter_key for w in windows(now) if w.period in caps]
     usage = cashier.deposit_limits.usage(customer.customer_id, currency, keys)
     return allowances(caps, usage, now)
@@ -279,7 +281,10 @@ def create_deposit(
     current = windows(wanted.created_at)
     wanted = wanted.model_copy(update={"counted_in": tuple(w.counter_key for w in current)})
     caps_by_key = {w.counter_key: caps[w.period] for w in current if w.period in caps}
-    refusal = _limit_refusal(cashier, customer, currency, caps, amount)
+    # Measured in the periods the deposit is counted in (its own created_at),
+    # not a later clock reading that may have crossed midnight.
+    at = wanted.created_at
+    refusal = _limit_refusal(cashier, customer, currency, caps, amount, at=at)
     if refusal is not None and not _exists(cashier, wanted.transaction_id):
         raise refusal  # a retry of a deposit already created continues below
     take_deposit_slot(cashier, customer.customer_id)  # 429 past the per-minute cap
@@ -290,7 +295,7 @@ def create_deposit(
         transaction = _same_request(existing, wanted)
     except DepositLimitExceeded as lost:
         # Another deposit took the room between the read and the write.
-        refusal = _limit_refusal(cashier, customer, currency, caps, amount)
+        refusal = _limit_refusal(cashier, customer, currency, caps, amount, at=at)
         raise refusal or RetryableConflict("The deposit limits changed; retry.") from lost
 
     if transaction.status is not Status.CREATED:
@@ -313,8 +318,10 @@ def _limit_refusal(
     currency: str,
     caps: dict[Period, Cap],
     amount: Decimal,
+    *,
+    at: datetime,
 ) -> DepositLimitExceeded | None:
-    refused = first_refusal(limit_allowances(cashier, customer, currency, caps), amount)
+    refused = first_refusal(limit_allowances(cashier, customer, currency, caps, at), amount)
     return limit_refusal(refused, currency) if refused is not None else None
 
 

@@ -208,6 +208,20 @@ def releases_counted(transaction: Transaction, target: Status) -> bool:
     )
 
 
+def recounts_counted(transaction: Transaction, target: Status) -> bool:
+    """Whether moving `transaction` to `target` counts its share again: a deposit
+    released when it failed or was cancelled, then credited after all (a late
+    success a person credited, a wire paid after its deposit expired). The money
+    came in, so it counts, whatever the limit now says."""
+    return (
+        transaction.type is TransactionType.DEPOSIT
+        and transaction.status is Status.PROVIDER_CONFIRMED
+        and target is Status.CREDITED
+        and bool(transaction.counted_in)
+        and transaction.counted_released
+    )
+
+
 def counted_usage(transactions: Iterable[Transaction]) -> dict[str, Usage]:
     """What the counters should hold, recomputed from the deposits themselves:
     per counter key, every counted deposit not released."""

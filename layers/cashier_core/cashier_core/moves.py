@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from cashier_core.errors import CashierError
-from cashier_core.limits import releases_counted
+from cashier_core.limits import recounts_counted, releases_counted
 from cashier_core.models import LedgerKind, MoneyEffect, Transaction
 from cashier_core.money import format_amount
 from cashier_core.statuses import (
@@ -80,6 +80,8 @@ class Move:
     # Give the deposit's counted deposit-limit usage back, with the status change
     # and only once (cashier_core.limits.releases_counted).
     release_counted: bool = False
+    # Count a released deposit's share again: it was credited after all.
+    recount_counted: bool = False
 
     @property
     def writes(self) -> bool:
@@ -124,6 +126,7 @@ def apply(
         set_fields=set_fields or {},
         money=money,
         release_counted=releases_counted(transaction, target),
+        recount_counted=recounts_counted(transaction, target),
     )
 
 

@@ -24,7 +24,6 @@ from cashier_core.limits import Period, Usage, window
 from cashier_core.models import CrmOverrides, CustomerRecord, DepositLimits, PeriodLimit
 from cashier_core.statuses import Status
 from cashier_core.storage.limits import DepositLimitStore, limit_counter_id
-from tests.integration.functions.test_deposit_velocity import atomic_moto  # noqa: F401 - fixture
 from tests.support.backoffice import BackOffice
 from tests.support.customer_api import CustomerApi
 from tests.support.lambdas import load_function
@@ -281,7 +280,7 @@ def test_the_janitor_s_expiry_gives_the_share_back(api: CustomerApi, lifecycle: 
 # --- race-proof ------------------------------------------------------------------
 def test_concurrent_deposits_accept_exactly_what_fits(
     api: CustomerApi,
-    atomic_moto: None,  # noqa: F811 - the fixture
+    atomic_moto: None,
 ) -> None:
     requests = 16
     moment = utc_now()

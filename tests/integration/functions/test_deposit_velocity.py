@@ -13,7 +13,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from moto.core.botocore_stubber import BotocoreStubber
 
 from cashier_core import velocity
 from cashier_core.clock import utc_now
@@ -122,21 +121,6 @@ def test_a_replayed_deposit_is_answered_without_taking_a_slot(api_capped: Custom
     for _ in range(CAP + 2):  # the stored answer, not a new deposit
         assert _deposit(api_capped, module, key="replayed-key-0001") == first
     assert _used(api_capped, ALICE, moment) == 1
-
-
-@pytest.fixture
-def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto's backends are not safe under concurrent calls; like
-    cashier_local.moto_server, serialize them so that each DynamoDB call is
-    atomic, as it is in AWS. Our code's own steps still interleave freely."""
-    lock = threading.Lock()
-    handle = BotocoreStubber.__call__
-
-    def serialized(self: BotocoreStubber, *args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return handle(self, *args, **kwargs)
-
-    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)
 
 
 def test_concurrent_deposits_never_exceed_the_cap(

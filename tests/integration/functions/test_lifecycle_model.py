@@ -27,7 +27,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -99,6 +99,10 @@ class ModelDeposit:
     transaction_id: str
     amount: Decimal
     provider: str = "sandbox"
+    psp: str | None = None  # Adyen: the payment's pspReference (one per payment)
+    # Adyen: the AUTHORISATION results already sent. Adyen identifies an event by
+    # (pspReference, eventCode, success), so the same result again is a repeat.
+    authorisations: set[str] = field(default_factory=set)
     phase: str = "pending"  # pending confirmed credited failed cancelled refunded chargeback review
     queued: bool = False  # a credit message is on its way to the worker
     # The provider's success carried the other amount and sent it to review: the
@@ -150,6 +154,14 @@ def model_webhook(deposit: ModelDeposit, status: str, money: str) -> Decimal:
     `money` is what the event carried: "own" amount, "other" amount, "part" of
     it, or "none"."""
     phase = deposit.phase
+    if deposit.provider == "adyen" and status in ("succeeded", "failed"):
+        result = "true" if status == "succeeded" else "false"
+        if result in deposit.authorisations:
+            # A repeat of an event already delivered: nothing changes, and a
+            # confirmed deposit is enqueued again (the first message may be lost).
+            deposit.queued = deposit.queued or phase == "confirmed"
+            return Decimal(0)
+        deposit.authorisations.add(result)
     if status == "succeeded":
         if phase == "confirmed":
             deposit.queued = True  # a repeat re-enqueues: the first message may be lost
@@ -383,18 +395,17 @@ class CashierModel(RuleBasedStateMachine):
         if deposit.provider == "adyen":
             code, success = ADYEN_CODES[status]
             amount = None if reported is None else (int(reported * 100), "USD")
-            # A modification names the payment by the AUTHORISATION's pspReference
-            # (stored as the deposit's reference), never by our id.
-            original = ""
-            if code != "AUTHORISATION":
-                stored = self.lifecycle.transaction(deposit.transaction_id)
-                original = stored.provider_reference or ""
+            # The payment's pspReference is the deposit's from the start here, so
+            # its AUTHORISATION and every modification (which names the payment
+            # by originalReference, never by our id) agree on it.
+            authorisation = code == "AUTHORISATION"
             return self.lifecycle.adyen_body(
                 deposit.transaction_id,
                 code,
                 success=success,
                 amount=amount,
-                original_reference=original,
+                psp_reference=deposit.psp if authorisation else None,
+                original_reference="" if authorisation else deposit.psp or "",
             )
         transaction = self.lifecycle.transaction(deposit.transaction_id)
         assert reported is not None
@@ -455,6 +466,7 @@ class CashierModel(RuleBasedStateMachine):
         """An Adyen payment link already created (its API is not on loopback), so
         that notifications, which may carry no amount at all, reach the handler."""
         now = utc_now()
+        psp = f"PSP{uuid.uuid4().hex[:13].upper()}"
         history = tuple(
             StatusChange(status=status, at=now, reason="payment link", source="customer")
             for status in (Status.CREATED, Status.PENDING_PAYMENT)
@@ -466,14 +478,16 @@ class CashierModel(RuleBasedStateMachine):
                 provider="adyen",
                 method_id="card-adyen",
                 brand_id="brand-alpha",
-                provider_reference=f"PL{uuid.uuid4().hex[:12]}",
+                provider_reference=psp,
                 amount=amount,
                 at=now,
                 history=history,
                 version=2,
             )
         )
-        self.deposits.append(ModelDeposit(created.transaction_id, Decimal(amount), "adyen"))
+        self.deposits.append(
+            ModelDeposit(created.transaction_id, Decimal(amount), "adyen", psp=psp)
+        )
 
     @precondition(lambda self: self.deposits)
     @rule(

@@ -145,13 +145,7 @@ def status_update(
             values[f":pin_{attribute}"] = pinned
             conditions.append(f"#{attribute} = :pin_{attribute}")
 
-    if move.release_counted:
-        # Exactly once: the flag is set by the change that releases, and checked.
-        names["#counted_released"] = "counted_released"
-        values[":released"] = {"BOOL": True}
-        conditions.append(
-            "(attribute_not_exists(#counted_released) OR #counted_released <> :released)"
-        )
+    _counted_flag(move, names, values, conditions)
 
     sets = [
         "#status = :target",
@@ -159,8 +153,10 @@ def status_update(
         "#history = list_append(#history, :entry)",
         "#version = #version + :one",
     ]
-    if move.release_counted:
-        sets.append("#counted_released = :released")
+    if move.release_counted or move.recount_counted:
+        sets.append(
+            f"#counted_released = {':released' if move.release_counted else ':not_released'}"
+        )
     removes = ["#legacy_work"]
     key = work_key_of(transaction.type, target, transaction.transaction_id)
     if key is not None:
@@ -180,6 +176,25 @@ def status_update(
     return StatusUpdate(expression, " AND ".join(conditions), names, values, change)
 
 
+def _counted_flag(
+    move: Move, names: dict[str, str], values: dict[str, Any], conditions: list[str]
+) -> None:
+    """The deposit-limit flag's condition: a release happens once (the flag is
+    set by the change that releases, and checked), and a recount happens only
+    to a released deposit (the change that counts it again clears the flag)."""
+    if not (move.release_counted or move.recount_counted):
+        return
+    names["#counted_released"] = "counted_released"
+    values[":released"] = {"BOOL": True}
+    if move.release_counted:
+        conditions.append(
+            "(attribute_not_exists(#counted_released) OR #counted_released <> :released)"
+        )
+    else:
+        values[":not_released"] = {"BOOL": False}
+        conditions.append("#counted_released = :released")
+
+
 def after(transaction: Transaction, update: StatusUpdate, move: Move) -> Transaction:
     """The transaction as a version-pinned change has just written it."""
     changes: dict[str, object] = {
@@ -191,4 +206,6 @@ def after(transaction: Transaction, update: StatusUpdate, move: Move) -> Transac
     changes.update({k: v for k, v in move.set_fields.items() if v is not None})
     if move.release_counted:
         changes["counted_released"] = True
+    if move.recount_counted:
+        changes["counted_released"] = False
     return transaction.model_validate({**transaction.model_dump(), **changes})

@@ -138,6 +138,23 @@ def release_writes(table: str, transaction: Transaction) -> list[dict[str, Any]]
     ]
 
 
+def recount_writes(table: str, transaction: Transaction) -> list[dict[str, Any]]:
+    """The updates that count a released deposit's share again, in the periods it
+    was first counted in, with no cap: the money came in (limits.recounts_counted)."""
+    return [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": _key(transaction, counter_key),
+                "UpdateExpression": "ADD #amount :amount, #deposits :one",
+                "ExpressionAttributeNames": {"#amount": AMOUNT_USED, "#deposits": DEPOSITS_USED},
+                "ExpressionAttributeValues": {":amount": n(transaction.amount), ":one": n(1)},
+            }
+        }
+        for counter_key in transaction.counted_in
+    ]
+
+
 class DepositLimitStore:
     def __init__(self, client: DynamoDBClient, table_name: str, transactions_table: str) -> None:
         self._client = client

@@ -45,7 +45,7 @@ from cashier_core.storage.conditions import (
 from cashier_core.storage.conventions import RETRYABLE_CODES, raise_storage_error
 from cashier_core.storage.deliveries import delivery_put
 from cashier_core.storage.ledger import account_refusal, balance_writes
-from cashier_core.storage.limits import count_writes, release_writes
+from cashier_core.storage.limits import count_writes, recount_writes, release_writes
 from cashier_core.storage.tables import BY_PROVIDER_REFERENCE_INDEX, TableNames
 
 if TYPE_CHECKING:
@@ -221,6 +221,8 @@ class TransactionStore:
         if move.release_counted:
             layout = replace(layout, counters=len(writes))
             writes += release_writes(self._tables.rate_limits, transaction)
+        if move.recount_counted:
+            writes += recount_writes(self._tables.rate_limits, transaction)
         if delivery is not None:
             layout = replace(layout, delivery=len(writes))
             writes.append(delivery_put(self._tables.webhook_deliveries, delivery))
