@@ -26,12 +26,13 @@ MONEY_TABLES = [
 ]
 
 
-def test_the_five_public_routes_and_only_the_webhook_is_unauthenticated() -> None:
+def test_the_six_public_routes_and_only_the_webhook_is_unauthenticated() -> None:
     public = [r for r in template.routes() if r.api_id == "CashierApi"]
     assert {(r.method, r.path, r.authorized) for r in public} == {
         ("GET", "/cashier/methods", True),
         ("POST", "/cashier/deposit", True),
         ("POST", "/cashier/withdrawal", True),
+        ("POST", "/cashier/withdrawal/{transaction_id}/cancel", True),
         ("GET", "/cashier/transactions", True),
         ("POST", "/cashier/webhook/{provider}", False),
     }

@@ -251,6 +251,12 @@ class WithdrawalsNotAllowed(CashierError):
     default_message = "Withdrawals are not allowed for this customer."
 
 
+class WithdrawalCancellationNotAllowed(CashierError):
+    code = "withdrawal_cancellation_not_allowed"
+    http_status = 403
+    default_message = "This brand's withdrawals cannot be cancelled online; contact support."
+
+
 class ReturnUrlInvalid(CashierError):
     code = "return_url_invalid"
     http_status = 422

@@ -25,6 +25,7 @@ from cashier_core.operator_decisions import decide_operator_action
 from cashier_core.signals import (
     CreditAttempt,
     CreditRefused,
+    CustomerCancel,
     JanitorFinding,
     JanitorGaveUp,
     OperatorAction,
@@ -41,6 +42,7 @@ from cashier_core.statuses import PublicReason, Status, TransactionType
 __all__ = [
     "CreditAttempt",
     "CreditRefused",
+    "CustomerCancel",
     "JanitorFinding",
     "JanitorGaveUp",
     "LedgerMovement",
@@ -79,6 +81,8 @@ def decide(transaction: Transaction, signal: Signal) -> Move:  # noqa: PLR0911 -
             return _janitor_gave_up(transaction, signal)
         case OperatorAction():
             return decide_operator_action(transaction, signal)
+        case CustomerCancel():
+            return _customer_cancel(transaction)
         case CreditAttempt():
             return _credit_attempt(transaction)
         case CreditRefused():
@@ -272,6 +276,20 @@ def _janitor_gave_up(transaction: Transaction, finding: JanitorGaveUp) -> Move:
         return Move(Outcome.SKIP, note="moved on before the janitor")
     note = f"janitor: no payment within {finding.detail}" if finding.detail else "janitor: expired"
     return _apply(transaction, S.CANCELLED, R.PAYMENT_EXPIRED, note)
+
+
+def _customer_cancel(transaction: Transaction) -> Move:
+    """A customer takes back a withdrawal nobody has paid out: only while it waits
+    in manual_review (a first of two approvals included), and the hold goes back
+    with its ledger entry. A repeat of their own cancel answers with it; a
+    withdrawal BackOffice declined, approved or failed is not theirs to cancel."""
+    if transaction.type is not TransactionType.WITHDRAWAL:
+        return Move(Outcome.IGNORE, note="only a withdrawal is cancelled by its customer")
+    last = transaction.history[-1]
+    if transaction.status is S.CANCELLED and last.code is R.WITHDRAWAL_CANCELLED:
+        return _already(transaction)
+    code, note = R.WITHDRAWAL_CANCELLED, "cancelled by the customer"
+    return _apply(transaction, S.CANCELLED, code, note, ledger=LedgerKind.HOLD_RELEASE)
 
 
 def _credit_attempt(transaction: Transaction) -> Move:

@@ -170,6 +170,9 @@ class BrandSettings(DomainModel):
     display_name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     # Hosts a deposit's return_url may point at; "*.example.com" admits subdomains.
     return_url_hosts: frozenset[Annotated[str, StringConstraints(pattern=r"^(\*\.)?[a-z0-9.-]+$")]]
+    # Whether a customer may cancel a withdrawal still waiting for BackOffice
+    # (PaymentIQ has the same switch); on unless the brand turns it off.
+    customer_cancels_withdrawals: bool = True
 
 
 class CrmOverrides(DomainModel):

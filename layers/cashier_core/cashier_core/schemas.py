@@ -53,6 +53,11 @@ class WithdrawalBody(Request):
     payout_details: Annotated[dict[IdText, DetailText], Field(max_length=20)] | None = None
 
 
+class CancelWithdrawalBody(Request):
+    """The cancel route takes no fields: a status or a customer_id sent along is
+    refused (unknown_field), never silently ignored."""
+
+
 class MethodsQuery(Request):
     account_id: IdText
     explain: bool = False
@@ -141,6 +146,12 @@ class DepositReply(Reply):
 
 class WithdrawalReply(Reply):
     transaction: TransactionReply
+
+
+class CancelWithdrawalReply(Reply):
+    transaction: TransactionReply
+    # False: it was already cancelled by this customer and nothing was written.
+    applied: bool
 
 
 class MethodReply(Reply):

@@ -80,6 +80,11 @@ class OperatorAction:
 
 
 @dataclass(frozen=True, slots=True)
+class CustomerCancel:
+    """The customer cancels their own withdrawal (ownership is checked on load)."""
+
+
+@dataclass(frozen=True, slots=True)
 class CreditAttempt:
     """The credit worker, with the transaction as stored (never as a message says)."""
 
@@ -103,6 +108,7 @@ Signal = (
     | PaymentNotStarted
     | JanitorGaveUp
     | OperatorAction
+    | CustomerCancel
     | CreditAttempt
     | CreditRefused
     | SweepCheck

@@ -173,6 +173,7 @@ class PublicReason(StrEnum):
     WITHDRAWAL_APPROVED = "withdrawal_approved"
     WITHDRAWAL_DECLINED = "withdrawal_declined"
     PAYOUT_FAILED = "payout_failed"
+    WITHDRAWAL_CANCELLED = "withdrawal_cancelled"
 
 
 # What a change written before reason codes existed shows: its status's code.
@@ -209,4 +210,5 @@ REASON_MEANINGS: Final[dict[PublicReason, str]] = {
     PublicReason.WITHDRAWAL_APPROVED: "the withdrawal was approved and paid out",
     PublicReason.WITHDRAWAL_DECLINED: "the withdrawal was declined; the funds are back",
     PublicReason.PAYOUT_FAILED: "the payout failed; the funds are back",
+    PublicReason.WITHDRAWAL_CANCELLED: "you cancelled the withdrawal; the funds are back",
 }

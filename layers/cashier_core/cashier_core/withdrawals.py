@@ -6,6 +6,12 @@ named: the same eligibility rules as a deposit's, and the config must pay out),
 insufficient_funds. The hold itself is one TransactWriteItems whose
 condition `balance >= amount` is what makes two concurrent withdrawals unable
 to overdraw; the read-time balance check only gives an early, clear answer.
+
+CancelCashierWithdrawal: the customer takes back a withdrawal still waiting for
+BackOffice. transaction_not_found (another customer's answers the same),
+withdrawal_cancellation_not_allowed (the brand's switch), then what
+lifecycle.decide says: cancelled with the hold released, the same answer again
+on a repeat, invalid_transition once BackOffice has acted.
 """
 
 from __future__ import annotations
@@ -22,8 +28,11 @@ from cashier_core.errors import (
     IdempotencyKeyReused,
     InsufficientFunds,
     TransactionNotFound,
+    TransitionRefused,
+    WithdrawalCancellationNotAllowed,
     WithdrawalsNotAllowed,
 )
+from cashier_core.lifecycle import CustomerCancel, Outcome
 from cashier_core.models import Transaction, new_transaction
 from cashier_core.money import parse_amount, validate_currency
 from cashier_core.request_ids import (
@@ -32,7 +41,9 @@ from cashier_core.request_ids import (
     unscoped_transaction_id_for_request,
 )
 from cashier_core.statuses import TransactionType
+from cashier_core.storage.audit import AuditNote
 from cashier_core.telemetry import count
+from cashier_core.transitions import execute
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,3 +132,33 @@ def _same_request(current: Transaction, wanted: Transaction) -> Transaction:
     if not is_same_request(current, wanted):
         raise IdempotencyKeyReused()
     return current
+
+
+@dataclass(frozen=True, slots=True)
+class CancelResult:
+    transaction: Transaction
+    applied: bool  # False: it was already cancelled by this customer, nothing written
+
+
+def cancel_withdrawal(cashier: Cashier, customer_id: str, transaction_id: str) -> CancelResult:
+    """waiting (manual_review) -> cancelled, the hold released with its ledger
+    entry and an audit record in one write, as lifecycle.decide says."""
+    transaction = cashier.transactions.get_for_customer(customer_id, transaction_id)
+    if transaction.type is not TransactionType.WITHDRAWAL:
+        raise TransactionNotFound("No such withdrawal.")
+    brand = cashier.brand(transaction.brand_id)
+    if brand is not None and not brand.customer_cancels_withdrawals:
+        raise WithdrawalCancellationNotAllowed()
+    note = AuditNote(
+        action="cancel_withdrawal", principal=f"customer:{customer_id}", reason="customer request"
+    )
+    result = execute(cashier, transaction, CustomerCancel(), source="customer", audit=note)
+    if result.move.outcome is Outcome.IGNORE:
+        raise TransactionNotFound("No such withdrawal.")
+    if result.move.outcome is Outcome.REFUSE:
+        raise TransitionRefused(
+            result.transaction, "The withdrawal is no longer waiting; it cannot be cancelled."
+        )
+    if result.written:
+        count("WithdrawalCancelled")
+    return CancelResult(result.transaction, applied=result.written)

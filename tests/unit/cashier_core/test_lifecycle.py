@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from cashier_core.lifecycle import (
     CreditAttempt,
     CreditRefused,
+    CustomerCancel,
     JanitorFinding,
     JanitorGaveUp,
     LedgerMovement,
@@ -174,6 +175,7 @@ SIGNAL_KINDS: list[Any] = [
     CreditAttempt,
     CreditRefused,
     SweepCheck,
+    CustomerCancel,
 ]
 
 
@@ -190,6 +192,7 @@ def check_move(transaction: Transaction, signal: Signal, move: Move) -> None:  #
     status, kind = transaction.status, transaction.type
     deposit = kind is TransactionType.DEPOSIT
     by_operator = isinstance(signal, OperatorAction)
+    customer_cancel = isinstance(signal, CustomerCancel)
 
     if move.writes:
         assert move.target is not None
@@ -197,8 +200,8 @@ def check_move(transaction: Transaction, signal: Signal, move: Move) -> None:  #
         assert move.sources == frozenset({status})
         assert by_operator or (status, move.target) not in OPERATOR_ONLY
         assert isinstance(move.code, PublicReason)
-        # Only BackOffice moves a withdrawal.
-        assert deposit or by_operator
+        # Only BackOffice moves a withdrawal, or its customer cancels it.
+        assert deposit or by_operator or customer_cancel
     else:
         assert move.ledger is None
         assert move.code is None
@@ -224,7 +227,7 @@ def check_move(transaction: Transaction, signal: Signal, move: Move) -> None:  #
                 assert status is S.CREDITED
             case LedgerKind.HOLD_RELEASE:
                 assert not deposit
-                assert by_operator
+                assert by_operator or customer_cancel
             case _:
                 pytest.fail(f"decide never moves {move.ledger.kind}")
     if deposit and move.writes and move.target is S.CREDITED:
@@ -251,6 +254,14 @@ def check_move(transaction: Transaction, signal: Signal, move: Move) -> None:  #
                 assert not confirms
         if move.writes:
             assert move.target is not S.CREDITED
+    if customer_cancel:
+        if deposit:
+            assert move.outcome is Outcome.IGNORE
+        if move.writes:
+            # Only a withdrawal nobody has acted on, and the hold always comes back.
+            assert (status, move.target) == (S.MANUAL_REVIEW, S.CANCELLED)
+            assert move.ledger == LedgerMovement(LedgerKind.HOLD_RELEASE, transaction.amount)
+            assert move.code is PublicReason.WITHDRAWAL_CANCELLED
     if (
         isinstance(signal, OperatorAction)
         and signal.kind is OperatorActionKind.CONFIRM_BANK_WIRE
@@ -631,3 +642,41 @@ def test_customers_see_a_fixed_code_never_the_words_behind_it(
     assert move.code in set(PublicReason)
     assert SECRET_WORDS not in move.code
     assert SECRET_WORDS in move.note  # BackOffice still sees why
+
+
+# Issue 13: a customer cancels a withdrawal nobody has acted on.
+def test_a_customer_cancels_a_waiting_withdrawal_and_the_hold_comes_back() -> None:
+    waiting = example(S.MANUAL_REVIEW, TransactionType.WITHDRAWAL)
+    move = decide(waiting, CustomerCancel())
+    assert (move.outcome, move.target, move.code) == (
+        Outcome.APPLY,
+        S.CANCELLED,
+        PublicReason.WITHDRAWAL_CANCELLED,
+    )
+    assert move.ledger == LedgerMovement(LedgerKind.HOLD_RELEASE, Decimal("25.00"))
+
+
+def test_a_customers_second_cancel_is_already_applied() -> None:
+    waiting = example(S.MANUAL_REVIEW, TransactionType.WITHDRAWAL)
+    change = StatusChange(
+        status=S.CANCELLED,
+        at=T0,
+        reason="cancelled by the customer",
+        source="customer",
+        code=PublicReason.WITHDRAWAL_CANCELLED,
+    )
+    cancelled = waiting.model_copy(
+        update={"status": S.CANCELLED, "history": (*waiting.history, change)}
+    )
+    assert decide(cancelled, CustomerCancel()).outcome is Outcome.ALREADY
+
+
+@pytest.mark.parametrize("status", [S.PROVIDER_CONFIRMED, S.FAILED, S.CANCELLED])
+def test_a_withdrawal_backoffice_acted_on_is_not_the_customers_to_cancel(status: Status) -> None:
+    # A cancelled one here was declined by BackOffice (its last code is not the customer's).
+    move = decide(example(status, TransactionType.WITHDRAWAL), CustomerCancel())
+    assert move.outcome is Outcome.REFUSE
+
+
+def test_a_deposit_is_never_cancelled_as_a_withdrawal() -> None:
+    assert decide(example(S.CREATED), CustomerCancel()).outcome is Outcome.IGNORE
