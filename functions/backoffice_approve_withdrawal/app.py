@@ -19,6 +19,11 @@ cashier = Cashier.from_environment()
 @app.post(
     "/backoffice/withdrawals/<transaction_id>/approve",
     summary="Approve a held withdrawal for payout (manual_review -> provider_confirmed)",
+    description=(
+        "Above the brand's second_approval_over for the currency, the first approval is"
+        " recorded and the withdrawal keeps waiting (awaiting_second_approval); a different"
+        " principal completes it, the same one gets 409 second_approver_required."
+    ),
     responses=responses(200, ActionReply, 404, 409, unauthenticated=403),
 )
 def approve(transaction_id: IdPath, body: ApproveWithdrawalBody) -> ActionReply:

@@ -24,6 +24,7 @@ from cashier_core.credit_queue import CreditQueue
 from cashier_core.errors import (
     CreditEnqueueFailed,
     RetryableConflict,
+    SecondApproverRequired,
     TransactionNotFound,
     TransitionRefused,
 )
@@ -92,6 +93,8 @@ def _act(
     if result.move.outcome is Outcome.IGNORE:
         raise TransactionNotFound(f"No such {transaction.type.value}.")
     if result.move.outcome is Outcome.REFUSE:
+        if result.move.refusal == SecondApproverRequired.code:
+            raise SecondApproverRequired()
         raise TransitionRefused(result.transaction)
     if result.written:
         count("BackOfficeAction", action=action.kind.value)
@@ -132,14 +135,25 @@ def _enqueue(queue: CreditQueue, result: ActionResult) -> None:
 def approve_withdrawal(
     cashier: Cashier, operator: Operator, transaction_id: str, *, payout_reference: str, note: str
 ) -> ActionResult:
-    """manual_review -> provider_confirmed (paid out); the held funds stay debited."""
+    """manual_review -> provider_confirmed (paid out); the held funds stay debited.
+    Above the brand's second_approval_over for the currency, the first approval
+    is recorded (manual_review -> manual_review, first_approved_by) and a
+    different principal completes it; the same principal again is refused
+    (second_approver_required)."""
     transaction = _load(cashier, transaction_id, TransactionType.WITHDRAWAL)
+    brand = cashier.brand(transaction.brand_id)
+    threshold = brand.second_approval_over.get(transaction.currency) if brand else None
     action = OperatorAction(
-        OperatorActionKind.APPROVE_WITHDRAWAL, note=note, payout_reference=payout_reference
+        OperatorActionKind.APPROVE_WITHDRAWAL,
+        note=note,
+        payout_reference=payout_reference,
+        principal=operator.principal,
+        second_approval_over=threshold,
     )
-    return _act(
-        cashier, operator, transaction, action, details={"payout_reference": payout_reference}
-    )
+    details = {"payout_reference": payout_reference}
+    if threshold is not None and transaction.amount > threshold:
+        details["second_approval_over"] = format_amount(threshold, transaction.currency)
+    return _act(cashier, operator, transaction, action, details=details)
 
 
 def reject_withdrawal(

@@ -94,6 +94,10 @@ class OperatorTransaction(Reply):
     created_at: datetime
     updated_at: datetime
     waiting_reason: str  # why it is where it is: the last change's reason
+    # Four eyes: who approved a withdrawal first, and whether it now waits for
+    # a different principal's approval.
+    first_approved_by: str | None
+    awaiting_second_approval: bool
     history: list[OperatorStatusChange]
 
     @classmethod
@@ -108,6 +112,9 @@ class OperatorTransaction(Reply):
             customer_id=transaction.customer_id,
             brand_id=transaction.brand_id,
             waiting_reason=transaction.history[-1].reason if transaction.history else "",
+            first_approved_by=transaction.first_approved_by,
+            awaiting_second_approval=transaction.first_approved_by is not None
+            and transaction.status is Status.MANUAL_REVIEW,
             history=[
                 OperatorStatusChange(
                     **StatusChangeReply.of(change).model_dump(),

@@ -114,6 +114,14 @@ class TransitionRefused(CashierError):
         self.current = current
 
 
+class SecondApproverRequired(CashierError):
+    """Four eyes: the principal who approved first cannot also approve second."""
+
+    code = "second_approver_required"
+    http_status = 409
+    default_message = "You approved this withdrawal already; a second approver must complete it."
+
+
 class AlreadyApplied(CashierError):
     """The balance movement exists already: a retry or a duplicate delivery."""
 

@@ -102,6 +102,9 @@ class Transaction(DomainModel):
     instructions: dict[str, str] | None = None
     # Where a withdrawal is paid out to; never logged.
     payout_details: dict[str, str] | None = None
+    # A withdrawal over the brand's second_approval_over: who approved it first
+    # (it waits for a different principal to complete the approval).
+    first_approved_by: str | None = None
     created_at: datetime
     updated_at: datetime
     history: tuple[StatusChange, ...]
@@ -173,6 +176,17 @@ class BrandSettings(DomainModel):
     # Whether a customer may cancel a withdrawal still waiting for BackOffice
     # (PaymentIQ has the same switch); on unless the brand turns it off.
     customer_cancels_withdrawals: bool = True
+    # Four eyes: a withdrawal above this amount (per currency) needs a second
+    # approval by a different principal; at or under it one approval is enough.
+    second_approval_over: dict[CurrencyCode, Decimal] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> Self:
+        for currency, threshold in self.second_approval_over.items():
+            if not threshold.is_finite() or threshold < 0:
+                raise ValueError("second_approval_over amounts are finite and not negative")
+            _check_currency_scale(threshold, currency)
+        return self
 
 
 class CrmOverrides(DomainModel):

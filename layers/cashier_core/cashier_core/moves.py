@@ -59,6 +59,8 @@ class Move:
     # Nothing was applied but money moved at the provider: alarm a person.
     needs_person: bool = False
     set_fields: Mapping[str, FieldValue] = field(default_factory=dict)
+    # A refusal with its own stable error code (errors.py), else invalid_transition.
+    refusal: str | None = None
 
     @property
     def writes(self) -> bool:

@@ -77,6 +77,10 @@ class OperatorAction:
     payout_reference: str | None = None  # approve_withdrawal
     amount: Decimal | None = None  # confirm_bank_wire: what the wire carried
     currency: str | None = None
+    # approve_withdrawal: who acts (IAM), and the brand's four-eyes threshold
+    # for the withdrawal's currency (None: one approval is always enough).
+    principal: str = ""
+    second_approval_over: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

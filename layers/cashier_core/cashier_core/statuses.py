@@ -90,7 +90,9 @@ ALLOWED_SOURCES: Final[dict[TransactionType, dict[Status, frozenset[Status]]]] =
         S.CANCELLED: frozenset({S.MANUAL_REVIEW}),
         S.REFUNDED: frozenset(),
         S.CHARGEBACK: frozenset(),
-        S.MANUAL_REVIEW: frozenset(),
+        # manual_review -> manual_review is the first of two approvals (four
+        # eyes, over the brand's second_approval_over): recorded, still waiting.
+        S.MANUAL_REVIEW: frozenset({S.MANUAL_REVIEW}),
     },
 }
 
@@ -124,6 +126,7 @@ OPERATOR_ONLY: Final[frozenset[tuple[Status, Status]]] = frozenset(
         (S.MANUAL_REVIEW, S.PROVIDER_CONFIRMED),
         (S.MANUAL_REVIEW, S.FAILED),
         (S.CREDIT_FAILED, S.PROVIDER_CONFIRMED),
+        (S.MANUAL_REVIEW, S.MANUAL_REVIEW),  # a withdrawal's first approval
     }
 )
 

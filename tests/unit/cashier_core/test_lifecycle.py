@@ -47,6 +47,7 @@ S = Status
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 CURRENCIES = ("USD", "EUR", "JPY")
 PROVIDERS = ("sandbox", "adyen", "stripe", "bank_wire")
+PRINCIPALS = ("arn:ops-alice", "arn:ops-bob")
 
 
 # --- strategies --------------------------------------------------------------------
@@ -83,6 +84,7 @@ def transactions(draw: st.DrawFn, transaction_type: TransactionType, status: Sta
         updated_at=T0,
         history=history,
         version=draw(st.integers(min_value=1, max_value=50)),
+        first_approved_by=draw(st.sampled_from([None, *PRINCIPALS])),
     )
 
 
@@ -119,6 +121,13 @@ def signals(kind: Any, transaction: Transaction) -> st.SearchStrategy[Signal]:  
                 payout_reference=st.one_of(st.none(), TEXT),
                 amount=st.just(money[0]),
                 currency=st.just(money[1]),
+                principal=st.sampled_from(PRINCIPALS),
+                second_approval_over=st.one_of(
+                    st.none(),
+                    st.just(transaction.amount),
+                    amounts(transaction.currency).map(lambda a: a - a),
+                    amounts(transaction.currency),
+                ),
             )
         )
     if isinstance(kind, ReportOf):
@@ -254,6 +263,24 @@ def check_move(transaction: Transaction, signal: Signal, move: Move) -> None:  #
                 assert not confirms
         if move.writes:
             assert move.target is not S.CREDITED
+    if move.writes and move.target is status:
+        # Only a withdrawal's first of two approvals stays where it is, and only once.
+        assert isinstance(signal, OperatorAction)
+        assert signal.kind is OperatorActionKind.APPROVE_WITHDRAWAL
+        assert (kind, status) == (TransactionType.WITHDRAWAL, S.MANUAL_REVIEW)
+        assert transaction.first_approved_by is None
+        assert move.set_fields == {"first_approved_by": signal.principal}
+        assert signal.second_approval_over is not None
+        assert transaction.amount > signal.second_approval_over
+    if (
+        isinstance(signal, OperatorAction)
+        and signal.kind is OperatorActionKind.APPROVE_WITHDRAWAL
+        and confirms
+        and signal.second_approval_over is not None
+        and transaction.amount > signal.second_approval_over
+    ):
+        # Four eyes: completed only by a principal other than the first approver.
+        assert transaction.first_approved_by not in (None, signal.principal)
     if customer_cancel:
         if deposit:
             assert move.outcome is Outcome.IGNORE
@@ -311,9 +338,13 @@ def catalogue(kind: Any, transaction: Transaction) -> list[Signal]:  # noqa: PLR
             for money in [money_variant(transaction, variant)]
         ]
     if isinstance(kind, OperatorActionKind):
+        thresholds = (None, transaction.amount, transaction.amount - transaction.amount)
         return [
-            OperatorAction(kind, "note", reference, *money_variant(transaction, variant))
+            OperatorAction(
+                kind, "note", reference, *money_variant(transaction, variant), principal, over
+            )
             for variant, reference in itertools.product(MONEY_VARIANTS, (None, "P-1"))
+            for principal, over in itertools.product(PRINCIPALS, thresholds)
         ]
     if kind is PaymentStarted:
         return [
@@ -339,12 +370,14 @@ def test_every_signal_kind_from_every_status_keeps_the_rules(
 ) -> None:
     """Exhaustive: each (type, status, signal kind), over the catalogue's variants."""
     for currency, amount in (("USD", "25.00"), ("JPY", "2500"), ("EUR", "0.01")):
-        transaction = example(status, transaction_type, amount=amount, currency=currency)
-        for kind in SIGNAL_KINDS:
-            for signal in catalogue(kind, transaction):
-                move = decide(transaction, signal)
-                check_move(transaction, signal, move)
-                assert decide(transaction, signal) == move
+        plain = example(status, transaction_type, amount=amount, currency=currency)
+        for first in (None, *PRINCIPALS):
+            transaction = plain.model_copy(update={"first_approved_by": first})
+            for kind in SIGNAL_KINDS:
+                for signal in catalogue(kind, transaction):
+                    move = decide(transaction, signal)
+                    check_move(transaction, signal, move)
+                    assert decide(transaction, signal) == move
 
 
 @pytest.mark.parametrize(
@@ -680,3 +713,58 @@ def test_a_withdrawal_backoffice_acted_on_is_not_the_customers_to_cancel(status:
 
 def test_a_deposit_is_never_cancelled_as_a_withdrawal() -> None:
     assert decide(example(S.CREATED), CustomerCancel()).outcome is Outcome.IGNORE
+
+
+# Issue 13: four eyes over the brand's second_approval_over.
+ALICE_OPS, BOB_OPS = PRINCIPALS
+
+
+def approve(principal: str, over: str | None) -> OperatorAction:
+    return act(
+        OperatorActionKind.APPROVE_WITHDRAWAL,
+        payout_reference="PO-1",
+        principal=principal,
+        second_approval_over=Decimal(over) if over is not None else None,
+    )
+
+
+@pytest.mark.parametrize("over", [None, "25.00", "100.00"])
+def test_at_or_under_the_threshold_one_approval_pays_out(over: str | None) -> None:
+    waiting = example(S.MANUAL_REVIEW, TransactionType.WITHDRAWAL)  # 25.00 USD
+    move = decide(waiting, approve(ALICE_OPS, over))
+    assert (move.outcome, move.target) == (Outcome.APPLY, S.PROVIDER_CONFIRMED)
+
+
+def test_above_the_threshold_the_first_approval_is_recorded_and_it_keeps_waiting() -> None:
+    waiting = example(S.MANUAL_REVIEW, TransactionType.WITHDRAWAL)
+    move = decide(waiting, approve(ALICE_OPS, "24.99"))
+    assert (move.outcome, move.target, move.ledger) == (Outcome.APPLY, S.MANUAL_REVIEW, None)
+    assert move.set_fields == {"first_approved_by": ALICE_OPS}
+    assert move.sources == frozenset({S.MANUAL_REVIEW})
+
+
+def test_the_first_approver_cannot_complete_it_a_different_one_can() -> None:
+    first = example(S.MANUAL_REVIEW, TransactionType.WITHDRAWAL).model_copy(
+        update={"first_approved_by": ALICE_OPS}
+    )
+    again = decide(first, approve(ALICE_OPS, "24.99"))
+    assert (again.outcome, again.refusal) == (Outcome.REFUSE, "second_approver_required")
+    second = decide(first, approve(BOB_OPS, "24.99"))
+    assert (second.outcome, second.target) == (Outcome.APPLY, S.PROVIDER_CONFIRMED)
+    assert second.set_fields == {"provider_reference": "PO-1"}
+    assert ALICE_OPS in second.note
+
+
+def test_either_operator_may_reject_after_the_first_approval_and_the_hold_comes_back() -> None:
+    first = example(S.MANUAL_REVIEW, TransactionType.WITHDRAWAL).model_copy(
+        update={"first_approved_by": ALICE_OPS}
+    )
+    for principal in PRINCIPALS:
+        reject = act(OperatorActionKind.REJECT_WITHDRAWAL, "no", principal=principal)
+        move = decide(first, reject)
+        assert (move.target, move.ledger) == (
+            S.CANCELLED,
+            LedgerMovement(LedgerKind.HOLD_RELEASE, Decimal("25.00")),
+        )
+    # ... and so may the customer, until the second approval.
+    assert decide(first, CustomerCancel()).target is S.CANCELLED

@@ -45,7 +45,7 @@ WITHDRAWAL_MATRIX = """
 6   . . . . . . . . . .
 7   . . . . . . . . . .
 8   . . . . . . . . . .
-9   . . x . . x x . . .
+9   . . x . . x x . . x
 """
 
 
@@ -94,9 +94,15 @@ def test_the_table_names_every_target_for_both_types() -> None:
         assert set(table) == set(Status)
 
 
-def test_no_status_moves_to_itself() -> None:
-    for transaction_type, status in itertools.product(TransactionType, Status):
-        assert not can_transition(transaction_type, status, status)
+def test_no_status_moves_to_itself_but_a_withdrawals_first_of_two_approvals() -> None:
+    """The one exception records who approved first (operator_decisions: only while
+    nobody has, so it happens at most once per withdrawal)."""
+    moves_to_itself = {
+        (transaction_type, status)
+        for transaction_type, status in itertools.product(TransactionType, Status)
+        if can_transition(transaction_type, status, status)
+    }
+    assert moves_to_itself == {(TransactionType.WITHDRAWAL, Status.MANUAL_REVIEW)}
 
 
 def test_nothing_re_enters_created() -> None:
@@ -192,3 +198,11 @@ def test_every_reason_code_is_explained_and_every_status_has_a_legacy_code() -> 
 
     assert set(REASON_MEANINGS) == set(PublicReason)
     assert set(LEGACY_REASONS) == set(Status)
+
+
+def test_a_withdrawals_first_of_two_approvals_is_a_persons_and_keeps_it_waiting() -> None:
+    withdrawal = TransactionType.WITHDRAWAL
+    assert can_transition(withdrawal, Status.MANUAL_REVIEW, Status.MANUAL_REVIEW)
+    assert (Status.MANUAL_REVIEW, Status.MANUAL_REVIEW) in OPERATOR_ONLY
+    assert Status.MANUAL_REVIEW not in automatic_sources(withdrawal, Status.MANUAL_REVIEW)
+    assert not can_transition(TransactionType.DEPOSIT, Status.MANUAL_REVIEW, Status.MANUAL_REVIEW)
