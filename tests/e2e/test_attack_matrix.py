@@ -73,6 +73,8 @@ CUSTOMER_ATTACKS = [
     Attack("auth: customer token on BackOffice", "GET", "/backoffice/withdrawals", (403, "forbidden")),
     # --- other customers' ids (each answers exactly as a missing one; a test below compares) ---
     Attack("foreign id: methods", "GET", "/cashier/methods", NOT_FOUND, token=MALLORY, query={"account_id": "acc-alice-usd"}),
+    Attack("foreign id: withdrawal methods", "GET", "/cashier/methods", NOT_FOUND, token=MALLORY,
+           query={"account_id": "acc-alice-usd", "direction": "withdrawal"}),
     post("/cashier/deposit", deposit(), NOT_FOUND, "foreign id: deposit", token=MALLORY),
     post("/cashier/withdrawal", withdrawal(), NOT_FOUND, "foreign id: withdrawal", token=MALLORY),
     Attack("foreign id: history", "GET", "/cashier/transactions", NOT_FOUND, token=MALLORY, query={"account_id": "acc-alice-usd"}),

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 from cashier_core.cashier import Cashier
 from cashier_core.eligibility import (
+    Direction,
     MethodEvaluation,
     check_limits,
     evaluate_methods,
@@ -94,6 +95,8 @@ class AccountMethods:
     account: TradingAccount
     deposit_allowed: bool
     evaluation: MethodEvaluation
+    direction: Direction = Direction.DEPOSIT
+    withdrawal_allowed: bool = True
 
 
 def list_methods(cashier: Cashier, customer_id: str, account_id: str) -> AccountMethods:
@@ -101,9 +104,17 @@ def list_methods(cashier: Cashier, customer_id: str, account_id: str) -> Account
     if account is None:
         raise AccountNotFound()
     if not customer.deposit_allowed:
-        return AccountMethods(account, deposit_allowed=False, evaluation=MethodEvaluation([], []))
+        return AccountMethods(
+            account,
+            deposit_allowed=False,
+            evaluation=MethodEvaluation([], []),
+            withdrawal_allowed=customer.withdrawal_allowed,
+        )
     return AccountMethods(
-        account, deposit_allowed=True, evaluation=evaluate_for(cashier, customer, account)
+        account,
+        deposit_allowed=True,
+        evaluation=evaluate_for(cashier, customer, account),
+        withdrawal_allowed=customer.withdrawal_allowed,
     )
 
 

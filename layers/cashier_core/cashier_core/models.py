@@ -259,6 +259,9 @@ class ProviderConfig(DomainModel):
     countries_allowed: frozenset[CountryCode] = frozenset()  # empty: every country
     countries_blocked: frozenset[CountryCode] = frozenset()
     limits: dict[CurrencyCode, AmountLimits] = Field(default_factory=dict)
+    # A withdrawal's own bounds per currency when it names this method (it must
+    # pay out); `limits` are a deposit's.
+    withdrawal_limits: dict[CurrencyCode, AmountLimits] = Field(default_factory=dict)
     settings: dict[str, str] = Field(default_factory=dict)
     # Name of the Secrets Manager secret holding credentials; never the values.
     # Functions may read only names under this prefix.
@@ -271,10 +274,12 @@ class ProviderConfig(DomainModel):
     def _consistent(self) -> Self:
         for currency in self.currencies:
             currency_exponent(currency)
-        for currency, limits in self.limits.items():
+        for currency, limits in [*self.limits.items(), *self.withdrawal_limits.items()]:
             if currency not in self.currencies:
                 raise ValueError(f"limits given for {currency}, which is not in currencies")
             limits.check_scale(currency)
+        if self.withdrawal_limits and not self.payouts:
+            raise ValueError("withdrawal_limits given for a method that does not pay out")
         for key in self.settings:
             if any(word in key.lower() for word in _SECRET_LOOKING_KEYS):
                 raise ValueError(f"setting {key!r} looks like a secret; put it in secret_ref")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from cashier_core.eligibility import EligibleMethod, ExcludedMethod
+from cashier_core.eligibility import Direction, EligibleMethod, ExcludedMethod
 from cashier_core.models import StatusChange, Transaction
 from cashier_core.money import format_amount
 from cashier_core.statuses import PublicReason, Status, TransactionType
@@ -61,6 +61,7 @@ class CancelWithdrawalBody(Request):
 class MethodsQuery(Request):
     account_id: IdText
     explain: bool = False
+    direction: Direction = Direction.DEPOSIT
 
 
 class HistoryQueryParams(Request):
@@ -162,6 +163,8 @@ class MethodReply(Reply):
     min_amount: str | None
     max_amount: str | None
     redirects: bool
+    # Whether the method pays out: a withdrawal may name it.
+    pays_out: bool
 
     @classmethod
     def of(cls, method: EligibleMethod, currency: str) -> Self:
@@ -174,6 +177,7 @@ class MethodReply(Reply):
             min_amount=format_amount(limits.min_amount, currency) if limits.min_amount else None,
             max_amount=format_amount(limits.max_amount, currency) if limits.max_amount else None,
             redirects=method.redirects,
+            pays_out=method.config.payouts,
         )
 
 
@@ -196,7 +200,10 @@ class ExcludedMethodReply(Reply):
 class MethodsReply(Reply):
     account_id: str
     currency: str
+    # What the list is for; min/max are that direction's limits.
+    direction: Direction
     deposit_allowed: bool
+    withdrawal_allowed: bool
     methods: list[MethodReply]
     excluded: list[ExcludedMethodReply] | None = None
 
@@ -207,7 +214,9 @@ class MethodsReply(Reply):
         return cls(
             account_id=found.account.account_id,
             currency=currency,
+            direction=found.direction,
             deposit_allowed=found.deposit_allowed,
+            withdrawal_allowed=found.withdrawal_allowed,
             methods=[MethodReply.of(method, currency) for method in found.evaluation.eligible],
             excluded=[ExcludedMethodReply.of(e) for e in found.evaluation.excluded]
             if explain

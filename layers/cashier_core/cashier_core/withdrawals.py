@@ -3,6 +3,7 @@
 Checks, in order: withdrawals_not_allowed (hard gate), account_not_found,
 account_currency_mismatch, amount_*, method_not_available (when a method is
 named: the same eligibility rules as a deposit's, and the config must pay out),
+amount_below_minimum / amount_above_maximum (the method's withdrawal_limits),
 insufficient_funds. The hold itself is one TransactWriteItems whose
 condition `balance >= amount` is what makes two concurrent withdrawals unable
 to overdraw; the read-time balance check only gives an early, clear answer.
@@ -19,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cashier_core.cashier import Cashier
-from cashier_core.deposits import evaluate_for
-from cashier_core.eligibility import require_eligible
+from cashier_core.deposits import AccountMethods, evaluate_for
+from cashier_core.eligibility import Direction, MethodEvaluation, check_limits, require_eligible
 from cashier_core.errors import (
     AccountCurrencyMismatch,
     AccountNotFound,
@@ -73,7 +74,9 @@ def create_withdrawal(cashier: Cashier, request: WithdrawalRequest) -> Transacti
     provider = None
     if request.method_id is not None:
         evaluation = evaluate_for(cashier, customer, account, payout=True)
-        provider = require_eligible(evaluation, request.method_id).config.provider
+        method = require_eligible(evaluation, request.method_id)
+        check_limits(method, amount)  # the method's withdrawal_limits
+        provider = method.config.provider
 
     wanted = new_transaction(
         transaction_id=transaction_id_for_request(
@@ -132,6 +135,28 @@ def _same_request(current: Transaction, wanted: Transaction) -> Transaction:
     if not is_same_request(current, wanted):
         raise IdempotencyKeyReused()
     return current
+
+
+def list_withdrawal_methods(cashier: Cashier, customer_id: str, account_id: str) -> AccountMethods:
+    """GetCashierMethods with direction=withdrawal: the same evaluate_methods as
+    a withdrawal naming a method (it must pay out; its limits are the config's
+    withdrawal_limits). Empty, with withdrawal_allowed false, for a customer
+    whose withdrawals are barred."""
+    customer, account = cashier.customer_and_account(customer_id, account_id)
+    if account is None:
+        raise AccountNotFound()
+    evaluation = (
+        evaluate_for(cashier, customer, account, payout=True)
+        if customer.withdrawal_allowed
+        else MethodEvaluation([], [])
+    )
+    return AccountMethods(
+        account,
+        deposit_allowed=customer.deposit_allowed,
+        evaluation=evaluation,
+        direction=Direction.WITHDRAWAL,
+        withdrawal_allowed=customer.withdrawal_allowed,
+    )
 
 
 @dataclass(frozen=True, slots=True)
