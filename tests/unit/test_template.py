@@ -176,7 +176,7 @@ def test_no_secret_value_is_written_in_the_template() -> None:
 
 def test_backoffice_routes_are_their_own_iam_api_and_only_the_named_role_gets_in() -> None:
     backoffice = [r for r in template.routes() if r.api_id == "BackOfficeApi"]
-    assert len(backoffice) == 9
+    assert len(backoffice) == 10
     assert {r.auth for r in backoffice} == {template.IAM_AUTH}
     assert all(r.path.startswith("/backoffice/") for r in backoffice)
     assert not [

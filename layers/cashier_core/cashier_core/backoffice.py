@@ -32,6 +32,15 @@ from cashier_core.lifecycle import OperatorAction, OperatorActionKind, Outcome
 from cashier_core.logs import logger
 from cashier_core.models import AuditRecord, LedgerEntry, TradingAccount, Transaction
 from cashier_core.money import format_amount, parse_amount, validate_currency
+from cashier_core.return_to_source import (
+    SourceDeposit,
+    SourceTotal,
+    Suggestion,
+    check_route,
+    source_deposits,
+    suggest,
+    totals_by_method,
+)
 from cashier_core.statuses import Status, TransactionType
 from cashier_core.storage.audit import AuditNote
 from cashier_core.storage.pages import Page, WorkQueueQuery
@@ -132,15 +141,64 @@ def _enqueue(queue: CreditQueue, result: ActionResult) -> None:
 
 
 # --- withdrawals -------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class WithdrawalView:
+    """One withdrawal as BackOffice decides it: where the customer's money came
+    from on that account, and the return-to-source split suggested for it."""
+
+    transaction: Transaction
+    source_providers: frozenset[str]
+    deposits: list[SourceDeposit]
+    totals: list[SourceTotal]
+    suggestion: Suggestion
+
+
+def withdrawal_view(cashier: Cashier, transaction_id: str) -> WithdrawalView:
+    transaction = _load(cashier, transaction_id, TransactionType.WITHDRAWAL)
+    deposits, providers = _sources(cashier, transaction)
+    return WithdrawalView(
+        transaction=transaction,
+        source_providers=providers,
+        deposits=deposits,
+        totals=totals_by_method(deposits),
+        suggestion=suggest(transaction, deposits, providers),
+    )
+
+
+def _sources(
+    cashier: Cashier, transaction: Transaction
+) -> tuple[list[SourceDeposit], frozenset[str]]:
+    brand = cashier.brand(transaction.brand_id)
+    providers = brand.return_to_source_providers if brand else frozenset()
+    deposits = source_deposits(
+        transaction,
+        cashier.transactions.of_account(transaction.account_id),
+        cashier.accounts.ledger(transaction.account_id),
+    )
+    return deposits, providers
+
+
 def approve_withdrawal(
-    cashier: Cashier, operator: Operator, transaction_id: str, *, payout_reference: str, note: str
+    cashier: Cashier,
+    operator: Operator,
+    transaction_id: str,
+    *,
+    payout_reference: str,
+    note: str,
+    route: Mapping[str, str] | None = None,
 ) -> ActionResult:
     """manual_review -> provider_confirmed (paid out); the held funds stay debited.
     Above the brand's second_approval_over for the currency, the first approval
     is recorded (manual_review -> manual_review, first_approved_by) and a
     different principal completes it; the same principal again is refused
-    (second_approver_required)."""
+    (second_approver_required). `route`, when given, is the return-to-source
+    split chosen (return_to_source.check_route), recorded by the approval that
+    completes it."""
     transaction = _load(cashier, transaction_id, TransactionType.WITHDRAWAL)
+    payout_route = None
+    if route is not None:
+        deposits, providers = _sources(cashier, transaction)
+        payout_route = check_route(transaction, route, deposits, providers)
     brand = cashier.brand(transaction.brand_id)
     threshold = brand.second_approval_over.get(transaction.currency) if brand else None
     action = OperatorAction(
@@ -149,8 +207,11 @@ def approve_withdrawal(
         payout_reference=payout_reference,
         principal=operator.principal,
         second_approval_over=threshold,
+        payout_route=payout_route,
     )
     details = {"payout_reference": payout_reference}
+    if payout_route is not None:
+        details["payout_route"] = ", ".join(f"{k}={v}" for k, v in payout_route.items())
     if threshold is not None and transaction.amount > threshold:
         details["second_approval_over"] = format_amount(threshold, transaction.currency)
     return _act(cashier, operator, transaction, action, details=details)

@@ -122,6 +122,12 @@ class SecondApproverRequired(CashierError):
     default_message = "You approved this withdrawal already; a second approver must complete it."
 
 
+class PayoutRouteInvalid(CashierError):
+    code = "payout_route_invalid"
+    http_status = 422
+    default_message = "The payout route does not fit this withdrawal and its deposits."
+
+
 class AlreadyApplied(CashierError):
     """The balance movement exists already: a retry or a duplicate delivery."""
 

@@ -105,6 +105,9 @@ class Transaction(DomainModel):
     # A withdrawal over the brand's second_approval_over: who approved it first
     # (it waits for a different principal to complete the approval).
     first_approved_by: str | None = None
+    # The route the approving operator chose (return to source): a source
+    # deposit's id -> the amount refunded to it, "withdrawal_method" -> the rest.
+    payout_route: dict[str, str] | None = None
     created_at: datetime
     updated_at: datetime
     history: tuple[StatusChange, ...]
@@ -179,6 +182,9 @@ class BrandSettings(DomainModel):
     # Four eyes: a withdrawal above this amount (per currency) needs a second
     # approval by a different principal; at or under it one approval is enough.
     second_approval_over: dict[CurrencyCode, Decimal] = Field(default_factory=dict)
+    # Return to source: the providers whose deposits (cards, wallets) a payout
+    # should go back to first; empty: every payout goes by its own method.
+    return_to_source_providers: frozenset[Identifier] = frozenset()
 
     @model_validator(mode="after")
     def _thresholds(self) -> Self:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from cashier_core.models import LedgerKind, Transaction
-from cashier_core.moves import Move, Outcome, already, apply, money_text, refuse
+from cashier_core.moves import FieldValue, Move, Outcome, already, apply, money_text, refuse
 from cashier_core.signals import OperatorAction, OperatorActionKind
 from cashier_core.statuses import PublicReason, Status, TransactionType
 
@@ -58,7 +58,11 @@ def decide_operator_action(transaction: Transaction, action: OperatorAction) -> 
             text = f"approved for payout: {note}" if note else "approved for payout"
             move = person(S.PROVIDER_CONFIRMED, R.WITHDRAWAL_APPROVED, text)
             if move.writes:
-                return replace(move, set_fields={"provider_reference": action.payout_reference})
+                fields: dict[str, FieldValue] = {
+                    "provider_reference": action.payout_reference,
+                    "payout_route": action.payout_route,
+                }
+                return replace(move, set_fields=fields)
             return move
         case OperatorActionKind.REJECT_WITHDRAWAL:
             if status is S.CANCELLED:

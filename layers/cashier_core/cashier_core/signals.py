@@ -81,6 +81,8 @@ class OperatorAction:
     # for the withdrawal's currency (None: one approval is always enough).
     principal: str = ""
     second_approval_over: Decimal | None = None
+    # approve_withdrawal: the return-to-source route chosen (checked by the caller).
+    payout_route: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

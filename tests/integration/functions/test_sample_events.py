@@ -27,6 +27,7 @@ EVENT_FUNCTIONS = {
     "sqs_credit.json": "CreditWorkerFunction",
     "schedule.json": "CreditSweeperFunction",
     "backoffice_list_withdrawals.json": "BackOfficeListWithdrawalsFunction",
+    "backoffice_get_withdrawal.json": "BackOfficeGetWithdrawalFunction",
     "backoffice_approve_withdrawal.json": "BackOfficeApproveWithdrawalFunction",
     "backoffice_reject_withdrawal.json": "BackOfficeRejectWithdrawalFunction",
     "backoffice_fail_payout.json": "BackOfficeFailPayoutFunction",
@@ -110,6 +111,9 @@ def test_the_backoffice_withdrawal_samples_list_approve_refuse_and_fail_the_samp
     assert status == 201
     status, listed = run_sample(lifecycle, "backoffice_list_withdrawals.json")
     assert [w["transaction_id"] for w in listed["withdrawals"]] == [SAMPLE_WITHDRAWAL]
+    status, view = run_sample(lifecycle, "backoffice_get_withdrawal.json")
+    assert (status, view["transaction"]["transaction_id"]) == (200, SAMPLE_WITHDRAWAL)
+    assert view["suggestion"]["route"] == {"withdrawal_method": "30.00"}  # no deposits yet
     status, approved = run_sample(lifecycle, "backoffice_approve_withdrawal.json")
     assert (status, approved["transaction"]["status_name"]) == (200, "provider_confirmed")
     status, refused = run_sample(lifecycle, "backoffice_reject_withdrawal.json")

@@ -751,7 +751,7 @@ def test_the_first_approver_cannot_complete_it_a_different_one_can() -> None:
     assert (again.outcome, again.refusal) == (Outcome.REFUSE, "second_approver_required")
     second = decide(first, approve(BOB_OPS, "24.99"))
     assert (second.outcome, second.target) == (Outcome.APPLY, S.PROVIDER_CONFIRMED)
-    assert second.set_fields == {"provider_reference": "PO-1"}
+    assert second.set_fields == {"provider_reference": "PO-1", "payout_route": None}
     assert ALICE_OPS in second.note
 
 

@@ -29,6 +29,7 @@ MUTABLE_FIELDS: Final = frozenset(
         "provider_amount",
         "provider_currency",
         "first_approved_by",
+        "payout_route",
     }
 )
 
