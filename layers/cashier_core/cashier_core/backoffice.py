@@ -64,6 +64,18 @@ class Operator:
     def source(self) -> str:
         return f"backoffice:{self.principal}"
 
+    @property
+    def identity(self) -> str:
+        """Who the person is: an assumed role's session name, which the
+        BackOffice roles' trust policy requires to equal the session's source
+        identity (set with MFA, unchangeable for the session), or an IAM user's
+        name. API Gateway passes on the caller's ARN, not the source identity."""
+        resource = self.principal.split(":", 5)[-1]
+        kind, _, rest = resource.partition("/")
+        if kind == "assumed-role":
+            return rest.rsplit("/", 1)[-1][:128]
+        return rest.rsplit("/", 1)[-1][:128] if rest else self.principal[:128]
+
 
 @dataclass(frozen=True, slots=True)
 class ActionResult:
@@ -95,7 +107,11 @@ def _act(
     record in the same write. A repeat answers with the current state
     (applied=False); what the table forbids from here is 409."""
     note = AuditNote(
-        action=action.kind.value, principal=operator.principal, reason=action.note, details=details
+        action=action.kind.value,
+        principal=operator.principal,
+        reason=action.note,
+        details=details,
+        operator=operator.identity,
     )
     log = {"transaction_id": transaction.transaction_id, "action": action.kind.value}
     result = execute(cashier, transaction, action, source=operator.source, audit=note)
@@ -339,6 +355,7 @@ def reconcile_account(cashier: Cashier, operator: Operator, account_id: str) -> 
             audit_id=f"reconcile#{at.isoformat()}#{uuid.uuid4().hex[:8]}",
             action="reconcile_account",
             principal=operator.principal,
+            operator=operator.identity,
             reason="reconciliation",
             at=at,
             details={

@@ -420,6 +420,10 @@ class AuditRecord(DomainModel):
     audit_id: str
     action: Identifier
     principal: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+    # The person behind the principal: the role session's source identity
+    # (the BackOffice roles' trust policy makes the session name equal to it),
+    # an IAM user's name, or "customer:<id>". None on records written before.
+    operator: Annotated[str, StringConstraints(max_length=128)] | None = None
     reason: Annotated[str, StringConstraints(max_length=1024)]
     at: datetime
     status_before: Status | None = None

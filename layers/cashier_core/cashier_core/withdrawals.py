@@ -174,8 +174,9 @@ def cancel_withdrawal(cashier: Cashier, customer_id: str, transaction_id: str) -
     brand = cashier.brand(transaction.brand_id)
     if brand is not None and not brand.customer_cancels_withdrawals:
         raise WithdrawalCancellationNotAllowed()
+    who = f"customer:{customer_id}"
     note = AuditNote(
-        action="cancel_withdrawal", principal=f"customer:{customer_id}", reason="customer request"
+        action="cancel_withdrawal", principal=who, reason="customer request", operator=who[:128]
     )
     result = execute(cashier, transaction, CustomerCancel(), source="customer", audit=note)
     if result.move.outcome is Outcome.IGNORE:

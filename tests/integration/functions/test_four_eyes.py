@@ -94,6 +94,8 @@ def test_above_the_threshold_one_operator_cannot_complete_and_two_can(
         (SECOND, Status.MANUAL_REVIEW, Status.PROVIDER_CONFIRMED),
     ]
     assert {r.action for r in trail} == {"approve_withdrawal"}
+    # The person behind each principal: the session name, bound to the source identity.
+    assert [r.operator for r in trail] == ["ops-alice", "ops-bob"]
     assert trail[0].details == {"payout_reference": "PO-ice", "second_approval_over": "50.00"}
     # A repeat by either now answers applied=false.
     assert approve(backoffice, withdrawal)[1]["applied"] is False
