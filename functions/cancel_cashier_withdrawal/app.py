@@ -29,7 +29,7 @@ TransactionIdPath = Annotated[
         "Allowed until BackOffice approves it (for a two-step approval, until the second"
         " approval). A repeat answers 200 with applied=false."
     ),
-    responses=responses(200, CancelWithdrawalReply, 403, 404, 409),
+    responses=responses(200, CancelWithdrawalReply, 400, 403, 404, 409),
 )
 def cancel_cashier_withdrawal(
     transaction_id: TransactionIdPath,

@@ -157,6 +157,19 @@ def test_fields_sent_to_cancel_are_refused_not_ignored(api: CustomerApi, body: s
     assert api.aws.transactions().get(withdrawal).status is Status.MANUAL_REVIEW
 
 
+def test_a_body_that_is_not_json_is_400_as_the_document_says(api: CustomerApi) -> None:
+    """Found by the fuzzing: the route documents 400 malformed_json."""
+    withdrawal = withdraw(api)
+    status, reply = api.call(
+        "CancelCashierWithdrawalFunction",
+        ALICE,
+        body="\x00",
+        path_parameters={"transaction_id": withdrawal},
+    )
+    assert (status, code(reply)) == (400, "malformed_json")
+    assert api.aws.transactions().get(withdrawal).status is Status.MANUAL_REVIEW
+
+
 def test_an_empty_json_object_is_a_plain_cancel(api: CustomerApi) -> None:
     withdrawal = withdraw(api)
     status, reply = api.call(
