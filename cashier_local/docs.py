@@ -70,7 +70,11 @@ def transition_table() -> str:
             entered_from = (
                 ", ".join(
                     f"`{int(s)} {s.api_name}`"
-                    + (" (BackOffice only)" if (s, target) in OPERATOR_ONLY else "")
+                    + (
+                        " (BackOffice only)"
+                        if (s, target) in OPERATOR_ONLY[transaction_type]
+                        else ""
+                    )
                     for s in sorted(sources)
                 )
                 if sources

@@ -19,13 +19,25 @@ cashier = Cashier.from_environment()
 @app.post(
     "/backoffice/withdrawals/<transaction_id>/approve",
     summary="Approve a held withdrawal for payout (manual_review -> provider_confirmed)",
+    description=(
+        "Above the brand's second_approval_over for the currency, the first approval is"
+        " recorded and the withdrawal keeps waiting (awaiting_second_approval); a different"
+        " principal completes it, the same one gets 409 second_approver_required. `route` records"
+        " the return-to-source split chosen (GET /backoffice/withdrawals/{id} suggests one);"
+        " a route that does not fit is 422 payout_route_invalid."
+    ),
     responses=responses(200, ActionReply, 404, 409, unauthenticated=403),
 )
 def approve(transaction_id: IdPath, body: ApproveWithdrawalBody) -> ActionReply:
     operator = Operator(current_operator_principal(app))
     logger.append_keys(transaction_id=transaction_id)
     result = approve_withdrawal(
-        cashier, operator, transaction_id, payout_reference=body.payout_reference, note=body.note
+        cashier,
+        operator,
+        transaction_id,
+        payout_reference=body.payout_reference,
+        note=body.note,
+        route=body.route,
     )
     return ActionReply.of(result)
 

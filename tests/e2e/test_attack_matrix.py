@@ -73,9 +73,16 @@ CUSTOMER_ATTACKS = [
     Attack("auth: customer token on BackOffice", "GET", "/backoffice/withdrawals", (403, "forbidden")),
     # --- other customers' ids (each answers exactly as a missing one; a test below compares) ---
     Attack("foreign id: methods", "GET", "/cashier/methods", NOT_FOUND, token=MALLORY, query={"account_id": "acc-alice-usd"}),
+    Attack("foreign id: withdrawal methods", "GET", "/cashier/methods", NOT_FOUND, token=MALLORY,
+           query={"account_id": "acc-alice-usd", "direction": "withdrawal"}),
     post("/cashier/deposit", deposit(), NOT_FOUND, "foreign id: deposit", token=MALLORY),
     post("/cashier/withdrawal", withdrawal(), NOT_FOUND, "foreign id: withdrawal", token=MALLORY),
     Attack("foreign id: history", "GET", "/cashier/transactions", NOT_FOUND, token=MALLORY, query={"account_id": "acc-alice-usd"}),
+    # --- cancelling a withdrawal (a foreign one is tested below, beside a held one) ---
+    post("/cashier/withdrawal/wd-unknown/cancel", None, UNAUTHORIZED, "cancel: no token", token=None),
+    post("/cashier/withdrawal/wd-unknown/cancel", None, (404, "transaction_not_found"), "cancel: unknown id"),
+    post(f"/cashier/withdrawal/{'w' * 200}/cancel", None, (422, "validation_error"), "cancel: oversized id"),
+    post("/cashier/withdrawal/wd-unknown/cancel", {"status": 6}, UNKNOWN, "mass assignment: cancel status"),
     # --- mass assignment -------------------------------------------------------------
     post("/cashier/deposit", deposit(status=3), UNKNOWN, "mass assignment: status"),
     post("/cashier/deposit", deposit(customer_id="cus-mallory"), UNKNOWN, "mass assignment: customer_id"),
@@ -202,6 +209,26 @@ def test_another_customers_account_answers_exactly_like_a_missing_one(
     assert (foreign.status, foreign.body) == (missing.status, missing.body)
 
 
+@pytest.fixture(scope="module")
+def held(stack: LocalStack) -> dict[str, Any]:
+    """One of Alice's withdrawals, waiting for BackOffice."""
+    answer = stack.http.post("/cashier/withdrawal", token=ALICE, headers={"Idempotency-Key": f"attack-{uuid.uuid4().hex}"},
+                             body=withdrawal(amount="1.00"))  # fmt: skip
+    assert answer.status == 201, answer.body
+    return dict(answer.json()["transaction"])
+
+
+def test_another_customers_withdrawal_cannot_be_cancelled_and_answers_like_a_missing_one(
+    stack: LocalStack, held: dict[str, Any], evidence: Callable[[], None]
+) -> None:
+    """foreign id: cancel withdrawal"""
+    foreign = stack.http.post(f"/cashier/withdrawal/{held['transaction_id']}/cancel", token=MALLORY)
+    missing = stack.http.post("/cashier/withdrawal/wd-no-such-withdrawal/cancel", token=MALLORY)
+    assert (foreign.status, foreign.code) == (404, "transaction_not_found")
+    assert (foreign.status, foreign.body) == (missing.status, missing.body)
+    evidence()
+
+
 # --- webhooks ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def pending(stack: LocalStack) -> dict[str, Any]:
@@ -318,7 +345,9 @@ def test_every_case_is_a_row_of_the_security_doc() -> None:
     documented = SECURITY_DOC.read_text()
     missing = [
         c
-        for c in [a.case for a in CUSTOMER_ATTACKS] + WEBHOOK_CASES
+        for c in [a.case for a in CUSTOMER_ATTACKS]
+        + WEBHOOK_CASES
+        + ["foreign id: cancel withdrawal"]
         if f"| {c} |" not in documented
     ]
     assert missing == []

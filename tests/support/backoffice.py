@@ -63,6 +63,9 @@ class BackOffice:
     def deposits(self, **query: str) -> tuple[int, dict[str, Any]]:
         return self.call("BackOfficeListDepositsFunction", query=list(query.items()))
 
+    def withdrawal(self, transaction_id: str) -> tuple[int, dict[str, Any]]:
+        return self.call("BackOfficeGetWithdrawalFunction", path_id=transaction_id)
+
     def approve(
         self, transaction_id: str, reference: str = "PAYOUT-1"
     ) -> tuple[int, dict[str, Any]]:

@@ -20,6 +20,7 @@ ROUTES = {
     "CreateCashierDepositFunction": ("POST", "/cashier/deposit"),
     "CreateCashierWithdrawalFunction": ("POST", "/cashier/withdrawal"),
     "GetCashierTransactionsFunction": ("GET", "/cashier/transactions"),
+    "CancelCashierWithdrawalFunction": ("POST", "/cashier/withdrawal/{transaction_id}/cancel"),
 }
 
 
@@ -50,14 +51,17 @@ class CustomerApi:
         query: list[tuple[str, str]] | None = None,
         body: Any = None,
         headers: list[tuple[str, str]] | None = None,
+        path_parameters: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        method, path = ROUTES[function_id]
+        method, resource = ROUTES[function_id]
+        path = resource.format(**(path_parameters or {}))
         if body is not None and not isinstance(body, (str, bytes)):
             body = json.dumps(body)
         event = api_event(
             method=method,
-            resource=path,
+            resource=resource,
             path=path,
+            path_parameters=path_parameters,
             headers=[("Content-Type", "application/json"), *(headers or [])],
             query=query or [],
             body=body.encode() if isinstance(body, str) else body,
@@ -86,6 +90,13 @@ class CustomerApi:
     ) -> tuple[int, dict[str, Any]]:
         headers = [("Idempotency-Key", key or f"key-{uuid.uuid4().hex}")] if key != "" else []
         return self.call("CreateCashierWithdrawalFunction", customer_id, body=body, headers=headers)
+
+    def cancel(self, customer_id: str, transaction_id: str) -> tuple[int, dict[str, Any]]:
+        return self.call(
+            "CancelCashierWithdrawalFunction",
+            customer_id,
+            path_parameters={"transaction_id": transaction_id},
+        )
 
     def history(self, customer_id: str, /, **query: str) -> tuple[int, dict[str, Any]]:
         return self.call("GetCashierTransactionsFunction", customer_id, query=list(query.items()))

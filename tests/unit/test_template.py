@@ -26,12 +26,13 @@ MONEY_TABLES = [
 ]
 
 
-def test_the_five_public_routes_and_only_the_webhook_is_unauthenticated() -> None:
+def test_the_six_public_routes_and_only_the_webhook_is_unauthenticated() -> None:
     public = [r for r in template.routes() if r.api_id == "CashierApi"]
     assert {(r.method, r.path, r.authorized) for r in public} == {
         ("GET", "/cashier/methods", True),
         ("POST", "/cashier/deposit", True),
         ("POST", "/cashier/withdrawal", True),
+        ("POST", "/cashier/withdrawal/{transaction_id}/cancel", True),
         ("GET", "/cashier/transactions", True),
         ("POST", "/cashier/webhook/{provider}", False),
     }
@@ -239,9 +240,29 @@ def test_no_secret_value_is_written_in_the_template() -> None:
         assert "GenerateSecretString" in resource["Properties"]
 
 
-def test_backoffice_routes_are_their_own_iam_api_and_only_the_named_role_gets_in() -> None:
+def _role_arn(parameter: str) -> dict[str, str]:
+    return {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/${{{parameter}}}"}
+
+
+PAYOUT_ROUTES = [
+    "execute-api:/*/*/backoffice/withdrawals",
+    "execute-api:/*/*/backoffice/withdrawals/*",
+    "execute-api:/*/*/backoffice/accounts/*",
+]
+REVIEW_ROUTES = [
+    "execute-api:/*/*/backoffice/deposits",
+    "execute-api:/*/*/backoffice/deposits/*",
+    "execute-api:/*/*/backoffice/bank-wire/*",
+    "execute-api:/*/*/backoffice/accounts/*",
+    # deposit-limit counters and parked provider events: deposit review's
+    "execute-api:/*/*/backoffice/customers/*",
+    "execute-api:/*/*/backoffice/provider-events/*",
+]
+
+
+def test_backoffice_routes_are_their_own_iam_api_and_only_the_named_roles_get_in() -> None:
     backoffice = [r for r in template.routes() if r.api_id == "BackOfficeApi"]
-    assert len(backoffice) == 11
+    assert len(backoffice) == 12
     assert {r.auth for r in backoffice} == {template.IAM_AUTH}
     assert all(r.path.startswith("/backoffice/") for r in backoffice)
     assert not [
@@ -250,20 +271,97 @@ def test_backoffice_routes_are_their_own_iam_api_and_only_the_named_role_gets_in
     auth = RESOURCES["BackOfficeApi"]["Properties"]["Auth"]
     assert auth["DefaultAuthorizer"] == "AWS_IAM"
     assert auth["InvokeRole"] == "NONE"  # else SAM invokes with the caller's credentials
-    [deny, allow] = auth["ResourcePolicy"]["CustomStatements"]
-    role_arn = {
-        "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${BackOfficeRoleName}"
+    payout, reviewer = _role_arn("BackOfficeRoleName"), _role_arn("BackOfficeReviewerRoleName")
+    [others, anonymous, payouts, reviews] = auth["ResourcePolicy"]["CustomStatements"]
+    assert others["Effect"] == "Deny" and others["Condition"] == {
+        "ArnNotEquals": {"aws:PrincipalArn": [payout, reviewer]}
     }
-    assert deny["Effect"] == "Deny" and deny["Condition"] == {
-        "ArnNotEquals": {"aws:PrincipalArn": role_arn}
+    # No call without the person's source identity.
+    assert anonymous["Effect"] == "Deny" and anonymous["Condition"] == {
+        "Null": {"aws:SourceIdentity": "true"}
     }
-    assert allow["Effect"] == "Allow" and allow["Condition"] == {
-        "ArnEquals": {"aws:PrincipalArn": role_arn}
+    assert payouts["Effect"] == "Allow" and payouts["Resource"] == PAYOUT_ROUTES
+    assert payouts["Condition"] == {"ArnEquals": {"aws:PrincipalArn": payout}}
+    assert reviews["Effect"] == "Allow" and reviews["Resource"] == REVIEW_ROUTES
+    assert reviews["Condition"] == {"ArnEquals": {"aws:PrincipalArn": reviewer}}
+
+
+def test_every_backoffice_route_is_covered_by_exactly_the_right_role() -> None:
+    """Payout decisions are the payout role's only; deposit reviews the reviewer's only."""
+    import fnmatch
+
+    for route in (r for r in template.routes() if r.api_id == "BackOfficeApi"):
+        arn = f"execute-api:/v1/{route.method}{route.path}"
+        by_payout = any(fnmatch.fnmatchcase(arn, pattern) for pattern in PAYOUT_ROUTES)
+        by_reviewer = any(fnmatch.fnmatchcase(arn, pattern) for pattern in REVIEW_ROUTES)
+        if route.path.startswith("/backoffice/withdrawals"):
+            assert (by_payout, by_reviewer) == (True, False), route.path
+        elif route.path.startswith("/backoffice/accounts/"):
+            assert (by_payout, by_reviewer) == (True, True), route.path
+        else:
+            assert (by_payout, by_reviewer) == (False, True), route.path
+
+
+@pytest.mark.parametrize(
+    ("role_id", "name_parameter"),
+    [
+        ("BackOfficeOperatorRole", "BackOfficeRoleName"),
+        ("BackOfficeReviewerRole", "BackOfficeReviewerRoleName"),
+    ],
+)
+def test_only_named_operators_with_mfa_and_a_source_identity_assume_a_backoffice_role(
+    role_id: str, name_parameter: str
+) -> None:
+    role = RESOURCES[role_id]["Properties"]
+    assert role["RoleName"] == {"Ref": name_parameter}
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"AWS": {"Ref": "BackOfficeOperatorPrincipals"}}
+    assert ":root" not in json.dumps(trust)
+    assert sorted(trust["Action"]) == ["sts:AssumeRole", "sts:SetSourceIdentity"]
+    assert trust["Condition"] == {
+        "Bool": {"aws:MultiFactorAuthPresent": "true"},
+        "Null": {"sts:SourceIdentity": "false"},
+        "StringEquals": {"sts:RoleSessionName": "${sts:SourceIdentity}"},
     }
-    role = RESOURCES["BackOfficeOperatorRole"]["Properties"]
-    assert role["RoleName"] == {"Ref": "BackOfficeRoleName"}
+    assert DOC["Parameters"]["BackOfficeOperatorPrincipals"]["Type"] == "CommaDelimitedList"
+    assert "Default" not in DOC["Parameters"]["BackOfficeOperatorPrincipals"]
     [statement] = role["Policies"][0]["PolicyDocument"]["Statement"]
     assert statement["Action"] == "execute-api:Invoke"
+    routes = PAYOUT_ROUTES if role_id == "BackOfficeOperatorRole" else REVIEW_ROUTES
+    assert [r["Fn::Sub"].split("${BackOfficeApi}", 1)[1] for r in statement["Resource"]] == [
+        route.removeprefix("execute-api:") for route in routes
+    ]
+
+
+@pytest.mark.parametrize(
+    ("api_id", "group"),
+    [("CashierApi", "CashierApiAccessLogs"), ("BackOfficeApi", "BackOfficeApiAccessLogs")],
+)
+def test_both_apis_write_access_logs_naming_the_caller(api_id: str, group: str) -> None:
+    setting = RESOURCES[api_id]["Properties"]["AccessLogSetting"]
+    assert setting["DestinationArn"] == {"Fn::GetAtt": [group, "Arn"]}
+    fields = json.loads(setting["Format"])
+    assert {"requestId", "ip", "caller", "status", "resource"} <= set(fields)
+    logs = RESOURCES[group]
+    assert logs["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["AccessLogsKey", "Arn"]}
+    assert logs["DeletionPolicy"] == "Retain"
+    assert RESOURCES["ApiGatewayAccount"]["Properties"]["CloudWatchRoleArn"] == {
+        "Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]
+    }
+
+
+def test_nobody_may_change_or_remove_an_audit_record() -> None:
+    [deny] = RESOURCES["AuditTable"]["Properties"]["ResourcePolicy"]["PolicyDocument"]["Statement"]
+    assert (deny["Effect"], deny["Principal"]) == ("Deny", "*")
+    assert {
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:PartiQLUpdate",
+        "dynamodb:PartiQLDelete",
+        "dynamodb:PartiQLInsert",
+    } <= set(deny["Action"])
+    assert "dynamodb:PutItem" not in deny["Action"]
 
 
 def test_the_audit_trail_is_append_only() -> None:

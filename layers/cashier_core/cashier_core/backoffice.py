@@ -24,6 +24,7 @@ from cashier_core.credit_queue import CreditQueue
 from cashier_core.errors import (
     CreditEnqueueFailed,
     RetryableConflict,
+    SecondApproverRequired,
     TransactionNotFound,
     TransitionRefused,
 )
@@ -31,6 +32,15 @@ from cashier_core.lifecycle import OperatorAction, OperatorActionKind, Outcome
 from cashier_core.logs import logger
 from cashier_core.models import AuditRecord, LedgerEntry, TradingAccount, Transaction
 from cashier_core.money import format_amount, parse_amount, validate_currency
+from cashier_core.return_to_source import (
+    SourceDeposit,
+    SourceTotal,
+    Suggestion,
+    check_route,
+    source_deposits,
+    suggest,
+    totals_by_method,
+)
 from cashier_core.statuses import Status, TransactionType
 from cashier_core.storage.audit import AuditNote
 from cashier_core.storage.pages import Page, WorkQueueQuery
@@ -53,6 +63,18 @@ class Operator:
     @property
     def source(self) -> str:
         return f"backoffice:{self.principal}"
+
+    @property
+    def identity(self) -> str:
+        """Who the person is: an assumed role's session name, which the
+        BackOffice roles' trust policy requires to equal the session's source
+        identity (set with MFA, unchangeable for the session), or an IAM user's
+        name. API Gateway passes on the caller's ARN, not the source identity."""
+        resource = self.principal.split(":", 5)[-1]
+        kind, _, rest = resource.partition("/")
+        if kind == "assumed-role":
+            return rest.rsplit("/", 1)[-1][:128]
+        return rest.rsplit("/", 1)[-1][:128] if rest else self.principal[:128]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +107,19 @@ def _act(
     record in the same write. A repeat answers with the current state
     (applied=False); what the table forbids from here is 409."""
     note = AuditNote(
-        action=action.kind.value, principal=operator.principal, reason=action.note, details=details
+        action=action.kind.value,
+        principal=operator.principal,
+        reason=action.note,
+        details=details,
+        operator=operator.identity,
     )
     log = {"transaction_id": transaction.transaction_id, "action": action.kind.value}
     result = execute(cashier, transaction, action, source=operator.source, audit=note)
     if result.move.outcome is Outcome.IGNORE:
         raise TransactionNotFound(f"No such {transaction.type.value}.")
     if result.move.outcome is Outcome.REFUSE:
+        if result.move.refusal == SecondApproverRequired.code:
+            raise SecondApproverRequired()
         raise TransitionRefused(result.transaction)
     if result.written:
         count("BackOfficeAction", action=action.kind.value)
@@ -129,17 +157,80 @@ def _enqueue(queue: CreditQueue, result: ActionResult) -> None:
 
 
 # --- withdrawals -------------------------------------------------------------
-def approve_withdrawal(
-    cashier: Cashier, operator: Operator, transaction_id: str, *, payout_reference: str, note: str
-) -> ActionResult:
-    """manual_review -> provider_confirmed (paid out); the held funds stay debited."""
+@dataclass(frozen=True, slots=True)
+class WithdrawalView:
+    """One withdrawal as BackOffice decides it: where the customer's money came
+    from on that account, and the return-to-source split suggested for it."""
+
+    transaction: Transaction
+    source_providers: frozenset[str]
+    deposits: list[SourceDeposit]
+    totals: list[SourceTotal]
+    suggestion: Suggestion
+
+
+def withdrawal_view(cashier: Cashier, transaction_id: str) -> WithdrawalView:
     transaction = _load(cashier, transaction_id, TransactionType.WITHDRAWAL)
+    deposits, providers = _sources(cashier, transaction)
+    return WithdrawalView(
+        transaction=transaction,
+        source_providers=providers,
+        deposits=deposits,
+        totals=totals_by_method(deposits),
+        suggestion=suggest(transaction, deposits, providers),
+    )
+
+
+def _sources(
+    cashier: Cashier, transaction: Transaction
+) -> tuple[list[SourceDeposit], frozenset[str]]:
+    brand = cashier.brand(transaction.brand_id)
+    providers = brand.return_to_source_providers if brand else frozenset()
+    deposits = source_deposits(
+        transaction,
+        cashier.transactions.of_account(transaction.account_id),
+        cashier.accounts.ledger(transaction.account_id),
+    )
+    return deposits, providers
+
+
+def approve_withdrawal(
+    cashier: Cashier,
+    operator: Operator,
+    transaction_id: str,
+    *,
+    payout_reference: str,
+    note: str,
+    route: Mapping[str, str] | None = None,
+) -> ActionResult:
+    """manual_review -> provider_confirmed (paid out); the held funds stay debited.
+    Above the brand's second_approval_over for the currency, the first approval
+    is recorded (manual_review -> manual_review, first_approved_by) and a
+    different principal completes it; the same principal again is refused
+    (second_approver_required). `route`, when given, is the return-to-source
+    split chosen (return_to_source.check_route), recorded by the approval that
+    completes it."""
+    transaction = _load(cashier, transaction_id, TransactionType.WITHDRAWAL)
+    payout_route = None
+    if route is not None:
+        deposits, providers = _sources(cashier, transaction)
+        payout_route = check_route(transaction, route, deposits, providers)
+    brand = cashier.brand(transaction.brand_id)
+    threshold = brand.second_approval_over.get(transaction.currency) if brand else None
     action = OperatorAction(
-        OperatorActionKind.APPROVE_WITHDRAWAL, note=note, payout_reference=payout_reference
+        OperatorActionKind.APPROVE_WITHDRAWAL,
+        note=note,
+        payout_reference=payout_reference,
+        principal=operator.principal,
+        second_approval_over=threshold,
+        payout_route=payout_route,
     )
-    return _act(
-        cashier, operator, transaction, action, details={"payout_reference": payout_reference}
-    )
+    details = {"payout_reference": payout_reference}
+    if payout_route is not None:
+        details["payout_route"] = ", ".join(f"{k}={v}" for k, v in payout_route.items())
+    if threshold is not None and transaction.amount > threshold:
+        details["second_approval_over"] = format_amount(threshold, transaction.currency)
+    return _act(cashier, operator, transaction, action, details=details)
 
 
 def reject_withdrawal(
@@ -264,6 +355,7 @@ def reconcile_account(cashier: Cashier, operator: Operator, account_id: str) -> 
             audit_id=f"reconcile#{at.isoformat()}#{uuid.uuid4().hex[:8]}",
             action="reconcile_account",
             principal=operator.principal,
+            operator=operator.identity,
             reason="reconciliation",
             at=at,
             details={

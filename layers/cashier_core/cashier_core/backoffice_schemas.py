@@ -14,7 +14,7 @@ from typing import Annotated, Literal, Self
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import Field, StringConstraints
 
-from cashier_core.backoffice import ActionResult, Reconciliation
+from cashier_core.backoffice import ActionResult, Reconciliation, WithdrawalView
 from cashier_core.models import ParkedEvent, ParkedState, Transaction, WebhookDelivery
 from cashier_core.money import format_amount
 from cashier_core.positions import deposit_money
@@ -41,6 +41,9 @@ class ReasonBody(Request):
 class ApproveWithdrawalBody(Request):
     payout_reference: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128)]
     note: Annotated[str, StringConstraints(strict=True, max_length=512)] = ""
+    # Return to source: a source deposit's id -> the amount refunded to it, and
+    # "withdrawal_method" -> the rest; together the withdrawal's amount.
+    route: Annotated[dict[IdText, AmountText], Field(min_length=1, max_length=50)] | None = None
 
 
 class ResolveDepositBody(Request):
@@ -96,6 +99,13 @@ class OperatorTransaction(Reply):
     created_at: datetime
     updated_at: datetime
     waiting_reason: str  # why it is where it is: the last change's reason
+    # Four eyes: who approved a withdrawal first, and whether it now waits for
+    # a different principal's approval.
+    first_approved_by: str | None
+    awaiting_second_approval: bool
+    # Where the payout goes (the IBAN to pay to): operators only, never the customer's view.
+    payout_details: dict[str, str] | None
+    payout_route: dict[str, str] | None  # the return-to-source route chosen at approval
     history: list[OperatorStatusChange]
     # Where a deposit's money stands (positions.py): what it put on the account
     # and what was taken back from it, what came back after a reversal, and
@@ -126,6 +136,11 @@ class OperatorTransaction(Reply):
             customer_id=transaction.customer_id,
             brand_id=transaction.brand_id,
             waiting_reason=transaction.history[-1].reason if transaction.history else "",
+            first_approved_by=transaction.first_approved_by,
+            payout_details=transaction.payout_details,
+            payout_route=transaction.payout_route,
+            awaiting_second_approval=transaction.first_approved_by is not None
+            and transaction.status is Status.MANUAL_REVIEW,
             history=[
                 OperatorStatusChange(
                     **StatusChangeReply.of(change, transaction.currency).model_dump(),
@@ -215,6 +230,99 @@ class ActionReply(Reply):
     @classmethod
     def of(cls, result: ActionResult) -> Self:
         return cls(transaction=OperatorTransaction.of(result.transaction), applied=result.applied)
+
+
+class SourceDepositReply(Reply):
+    transaction_id: str
+    method_id: str | None
+    provider: str | None
+    created_at: datetime
+    deposited: str
+    reversed: str
+    returned: str
+    net: str
+    source: bool  # a card or wallet deposit by the brand's policy: a refund goes here first
+
+
+class SourceTotalReply(Reply):
+    method_id: str | None
+    provider: str | None
+    deposited: str
+    reversed: str
+    returned: str
+    net: str
+
+
+class RefundReply(Reply):
+    deposit_id: str
+    method_id: str | None
+    provider: str | None
+    amount: str
+
+
+class SuggestionReply(Reply):
+    refunds: list[RefundReply]  # newest deposit first
+    by_withdrawal_method: str  # the rest, by the withdrawal's own method
+    route: dict[str, str]  # the same, as an approval's `route` body
+
+
+class WithdrawalViewReply(Reply):
+    transaction: OperatorTransaction
+    return_to_source_providers: list[str]
+    deposits_by_method: list[SourceTotalReply]
+    deposits: list[SourceDepositReply]
+    suggestion: SuggestionReply
+
+    @classmethod
+    def of(cls, view: WithdrawalView) -> Self:
+        currency = view.transaction.currency
+
+        def money(amount: Decimal) -> str:
+            return format_amount(amount, currency)
+
+        suggestion = view.suggestion
+        return cls(
+            transaction=OperatorTransaction.of(view.transaction),
+            return_to_source_providers=sorted(view.source_providers),
+            deposits_by_method=[
+                SourceTotalReply(
+                    method_id=t.method_id,
+                    provider=t.provider,
+                    deposited=money(t.deposited),
+                    reversed=money(t.reversed),
+                    returned=money(t.returned),
+                    net=money(t.net),
+                )
+                for t in view.totals
+            ],
+            deposits=[
+                SourceDepositReply(
+                    transaction_id=d.transaction_id,
+                    method_id=d.method_id,
+                    provider=d.provider,
+                    created_at=d.created_at,
+                    deposited=money(d.deposited),
+                    reversed=money(d.reversed),
+                    returned=money(d.returned),
+                    net=money(d.net),
+                    source=d.provider in view.source_providers,
+                )
+                for d in view.deposits
+            ],
+            suggestion=SuggestionReply(
+                refunds=[
+                    RefundReply(
+                        deposit_id=r.deposit_id,
+                        method_id=r.method_id,
+                        provider=r.provider,
+                        amount=money(r.amount),
+                    )
+                    for r in suggestion.refunds
+                ],
+                by_withdrawal_method=money(suggestion.by_withdrawal_method),
+                route={k: money(v) for k, v in suggestion.as_route().items()},
+            ),
+        )
 
 
 class ReconciliationReply(Reply):

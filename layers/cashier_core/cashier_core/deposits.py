@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 
 from cashier_core.cashier import Cashier
 from cashier_core.eligibility import (
+    Direction,
     MethodEvaluation,
     check_limits,
     evaluate_methods,
@@ -125,6 +126,8 @@ class AccountMethods:
     evaluation: MethodEvaluation
     # Each limited period of the account's currency: its limit, used and remaining.
     allowances: tuple[Allowance, ...] = ()
+    direction: Direction = Direction.DEPOSIT
+    withdrawal_allowed: bool = True
 
 
 def list_methods(cashier: Cashier, customer_id: str, account_id: str) -> AccountMethods:
@@ -132,11 +135,20 @@ def list_methods(cashier: Cashier, customer_id: str, account_id: str) -> Account
     if account is None:
         raise AccountNotFound()
     if not customer.deposit_allowed:
-        return AccountMethods(account, deposit_allowed=False, evaluation=MethodEvaluation([], []))
+        return AccountMethods(
+            account,
+            deposit_allowed=False,
+            evaluation=MethodEvaluation([], []),
+            withdrawal_allowed=customer.withdrawal_allowed,
+        )
     limited = limit_allowances(cashier, customer, account.currency)
     evaluation = within_allowance(evaluate_for(cashier, customer, account), limited)
     return AccountMethods(
-        account, deposit_allowed=True, evaluation=evaluation, allowances=tuple(limited)
+        account,
+        deposit_allowed=True,
+        evaluation=evaluation,
+        allowances=tuple(limited),
+        withdrawal_allowed=customer.withdrawal_allowed,
     )
 
 

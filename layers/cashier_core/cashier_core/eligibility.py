@@ -19,6 +19,10 @@ Order of the rules, first match wins, and what CRM force-enable can override:
 8. limit_reached         - GetCashierMethods only (`within_allowance`): a deposit limit
                            leaves nothing this method could take; CreateCashierDeposit
                            answers `deposit_limit_exceeded` instead, with the period
+
+Limits: a deposit's are the config's `limits`, replaced by the CRM's per-customer
+limits; a withdrawal's are the config's `withdrawal_limits` (the CRM's limits
+are deposit limits and do not apply).
 """
 
 from __future__ import annotations
@@ -31,6 +35,13 @@ from enum import StrEnum
 from cashier_core.errors import AmountAboveMaximum, AmountBelowMinimum, MethodNotAvailable
 from cashier_core.limits import Allowance, amount_remaining, nothing_remains
 from cashier_core.models import AmountLimits, CustomerRecord, ProviderConfig, TradingAccount
+
+
+class Direction(StrEnum):
+    """Which way the money goes: what a methods list is for."""
+
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
 
 
 class ExclusionReason(StrEnum):
@@ -124,9 +135,12 @@ def evaluate_methods(
         if reason is not None:
             excluded.append(ExcludedMethod(config, reason))
             continue
-        limits = customer.crm_overrides.limits.get(config.method_id, {}).get(
-            account.currency, config.limits.get(account.currency, AmountLimits())
-        )
+        if payout:
+            limits = config.withdrawal_limits.get(account.currency, AmountLimits())
+        else:
+            limits = customer.crm_overrides.limits.get(config.method_id, {}).get(
+                account.currency, config.limits.get(account.currency, AmountLimits())
+            )
         eligible.append(EligibleMethod(config, limits, redirects(config.provider)))
     return MethodEvaluation(eligible, excluded)
 

@@ -118,6 +118,20 @@ class TransitionRefused(CashierError):
         self.current = current
 
 
+class SecondApproverRequired(CashierError):
+    """Four eyes: the principal who approved first cannot also approve second."""
+
+    code = "second_approver_required"
+    http_status = 409
+    default_message = "You approved this withdrawal already; a second approver must complete it."
+
+
+class PayoutRouteInvalid(CashierError):
+    code = "payout_route_invalid"
+    http_status = 422
+    default_message = "The payout route does not fit this withdrawal and its deposits."
+
+
 class AlreadyApplied(CashierError):
     """The balance movement exists already: a retry or a duplicate delivery."""
 
@@ -289,6 +303,12 @@ class WithdrawalsNotAllowed(CashierError):
     code = "withdrawals_not_allowed"
     http_status = 403
     default_message = "Withdrawals are not allowed for this customer."
+
+
+class WithdrawalCancellationNotAllowed(CashierError):
+    code = "withdrawal_cancellation_not_allowed"
+    http_status = 403
+    default_message = "This brand's withdrawals cannot be cancelled online; contact support."
 
 
 class ReturnUrlInvalid(CashierError):

@@ -42,6 +42,7 @@ from cashier_core.positions import DepositMoney, deposit_money
 from cashier_core.signals import (
     CreditAttempt,
     CreditRefused,
+    CustomerCancel,
     JanitorFinding,
     JanitorGaveUp,
     OperatorAction,
@@ -59,6 +60,7 @@ from cashier_core.statuses import PublicReason, Status, TransactionType
 __all__ = [
     "CreditAttempt",
     "CreditRefused",
+    "CustomerCancel",
     "JanitorFinding",
     "JanitorGaveUp",
     "LedgerMovement",
@@ -101,15 +103,12 @@ def decide(transaction: Transaction, signal: Signal) -> Move:  # noqa: PLR0911 -
             return _janitor_gave_up(transaction, signal)
         case OperatorAction():
             return decide_operator_action(transaction, signal)
+        case CustomerCancel():
+            return _customer_cancel(transaction)
         case CreditAttempt():
             return _credit_attempt(transaction)
         case CreditRefused():
-            if transaction.type is not TransactionType.DEPOSIT:
-                return Move(Outcome.IGNORE, note="only deposits are credited")
-            if transaction.status is not S.PROVIDER_CONFIRMED:
-                return Move(Outcome.SKIP, note=f"not creditable: {transaction.status.api_name}")
-            note = f"{signal.error_code}: {signal.error_message}"
-            return _apply(transaction, S.CREDIT_FAILED, R.CREDIT_DELAYED, note)
+            return _credit_refused(transaction, signal)
         case SweepCheck():
             waiting = awaits_credit(transaction.type, transaction.status)
             return Move(Outcome.SKIP, note="sweep", enqueue=waiting)
@@ -501,6 +500,29 @@ def _janitor_gave_up(transaction: Transaction, finding: JanitorGaveUp) -> Move:
         return Move(Outcome.SKIP, note="moved on before the janitor")
     note = f"janitor: no payment within {finding.detail}" if finding.detail else "janitor: expired"
     return _apply(transaction, S.CANCELLED, R.PAYMENT_EXPIRED, note)
+
+
+def _customer_cancel(transaction: Transaction) -> Move:
+    """A customer takes back a withdrawal nobody has paid out: only while it waits
+    in manual_review (a first of two approvals included), and the hold goes back
+    with its ledger entry. A repeat of their own cancel answers with it; a
+    withdrawal BackOffice declined, approved or failed is not theirs to cancel."""
+    if transaction.type is not TransactionType.WITHDRAWAL:
+        return Move(Outcome.IGNORE, note="only a withdrawal is cancelled by its customer")
+    last = transaction.history[-1]
+    if transaction.status is S.CANCELLED and last.code is R.WITHDRAWAL_CANCELLED:
+        return _already(transaction)
+    code, note = R.WITHDRAWAL_CANCELLED, "cancelled by the customer"
+    return _apply(transaction, S.CANCELLED, code, note, ledger=LedgerKind.HOLD_RELEASE)
+
+
+def _credit_refused(transaction: Transaction, refused: CreditRefused) -> Move:
+    if transaction.type is not TransactionType.DEPOSIT:
+        return Move(Outcome.IGNORE, note="only deposits are credited")
+    if transaction.status is not S.PROVIDER_CONFIRMED:
+        return Move(Outcome.SKIP, note=f"not creditable: {transaction.status.api_name}")
+    note = f"{refused.error_code}: {refused.error_message}"
+    return _apply(transaction, S.CREDIT_FAILED, R.CREDIT_DELAYED, note)
 
 
 def _credit_attempt(transaction: Transaction) -> Move:

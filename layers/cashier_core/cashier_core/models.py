@@ -157,6 +157,12 @@ class Transaction(DomainModel):
     instructions: dict[str, str] | None = None
     # Where a withdrawal is paid out to; never logged.
     payout_details: dict[str, str] | None = None
+    # A withdrawal over the brand's second_approval_over: who approved it first
+    # (it waits for a different principal to complete the approval).
+    first_approved_by: str | None = None
+    # The route the approving operator chose (return to source): a source
+    # deposit's id -> the amount refunded to it, "withdrawal_method" -> the rest.
+    payout_route: dict[str, str] | None = None
     created_at: datetime
     updated_at: datetime
     history: tuple[StatusChange, ...]
@@ -234,9 +240,23 @@ class BrandSettings(DomainModel):
     # currency -> the deposit caps every customer of the brand has.
     deposit_limits: dict[CurrencyCode, DepositLimits] = Field(default_factory=dict)
 
+    # Whether a customer may cancel a withdrawal still waiting for BackOffice
+    # (PaymentIQ has the same switch); on unless the brand turns it off.
+    customer_cancels_withdrawals: bool = True
+    # Four eyes: a withdrawal above this amount (per currency) needs a second
+    # approval by a different principal; at or under it one approval is enough.
+    second_approval_over: dict[CurrencyCode, Decimal] = Field(default_factory=dict)
+    # Return to source: the providers whose deposits (cards, wallets) a payout
+    # should go back to first; empty: every payout goes by its own method.
+    return_to_source_providers: frozenset[Identifier] = frozenset()
+
     @model_validator(mode="after")
-    def _limits_scale(self) -> Self:
+    def _limits_and_thresholds(self) -> Self:
         _check_deposit_limits(self.deposit_limits)
+        for currency, threshold in self.second_approval_over.items():
+            if not threshold.is_finite() or threshold < 0:
+                raise ValueError("second_approval_over amounts are finite and not negative")
+            _check_currency_scale(threshold, currency)
         return self
 
 
@@ -320,6 +340,9 @@ class ProviderConfig(DomainModel):
     countries_allowed: frozenset[CountryCode] = frozenset()  # empty: every country
     countries_blocked: frozenset[CountryCode] = frozenset()
     limits: dict[CurrencyCode, AmountLimits] = Field(default_factory=dict)
+    # A withdrawal's own bounds per currency when it names this method (it must
+    # pay out); `limits` are a deposit's.
+    withdrawal_limits: dict[CurrencyCode, AmountLimits] = Field(default_factory=dict)
     settings: dict[str, str] = Field(default_factory=dict)
     # Name of the Secrets Manager secret holding the API credentials (JSON
     # {"api_key", ...}); never the values. Only the functions that call
@@ -340,10 +363,12 @@ class ProviderConfig(DomainModel):
     def _consistent(self) -> Self:
         for currency in self.currencies:
             currency_exponent(currency)
-        for currency, limits in self.limits.items():
+        for currency, limits in [*self.limits.items(), *self.withdrawal_limits.items()]:
             if currency not in self.currencies:
                 raise ValueError(f"limits given for {currency}, which is not in currencies")
             limits.check_scale(currency)
+        if self.withdrawal_limits and not self.payouts:
+            raise ValueError("withdrawal_limits given for a method that does not pay out")
         for key in self.settings:
             if any(word in key.lower() for word in _SECRET_LOOKING_KEYS):
                 raise ValueError(f"setting {key!r} looks like a secret; put it in secret_ref")
@@ -516,6 +541,10 @@ class AuditRecord(DomainModel):
     audit_id: str
     action: Identifier
     principal: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+    # The person behind the principal: the role session's source identity
+    # (the BackOffice roles' trust policy makes the session name equal to it),
+    # an IAM user's name, or "customer:<id>". None on records written before.
+    operator: Annotated[str, StringConstraints(max_length=128)] | None = None
     reason: Annotated[str, StringConstraints(max_length=1024)]
     at: datetime
     status_before: Status | None = None

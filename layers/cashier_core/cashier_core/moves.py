@@ -82,6 +82,8 @@ class Move:
     release_counted: bool = False
     # Count a released deposit's share again: it was credited after all.
     recount_counted: bool = False
+    # A refusal with its own stable error code (errors.py), else invalid_transition.
+    refusal: str | None = None
 
     @property
     def writes(self) -> bool:

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from cashier_core.models import LedgerKind, Transaction
-from cashier_core.moves import Move, Outcome, already, apply, money_text, refuse
+from cashier_core.moves import FieldValue, Move, Outcome, already, apply, money_text, refuse
 from cashier_core.positions import deposit_money
 from cashier_core.signals import OperatorAction, OperatorActionKind
 from cashier_core.statuses import PublicReason, Status, TransactionType
 
 S = Status
 R = PublicReason
+SECOND_APPROVER_REQUIRED = "second_approver_required"  # errors.SecondApproverRequired.code
 
 _ACTION_TYPES: dict[OperatorActionKind, TransactionType] = {
     OperatorActionKind.APPROVE_WITHDRAWAL: TransactionType.WITHDRAWAL,
@@ -43,10 +44,26 @@ def decide_operator_action(transaction: Transaction, action: OperatorAction) -> 
         case OperatorActionKind.APPROVE_WITHDRAWAL:
             if status is S.PROVIDER_CONFIRMED:
                 return already(transaction)
+            if _needs_two_approvals(transaction, action) and status is S.MANUAL_REVIEW:
+                first = transaction.first_approved_by
+                if first is None:
+                    return _first_approval(transaction, action)
+                if first == action.principal:
+                    return replace(
+                        refuse(transaction, S.PROVIDER_CONFIRMED),
+                        note=f"{first} approved first; a second approver is required",
+                        refusal=SECOND_APPROVER_REQUIRED,
+                    )
+                second = f"second approval, first by {first}"
+                note = f"{second}: {note}" if note else second
             text = f"approved for payout: {note}" if note else "approved for payout"
             move = person(S.PROVIDER_CONFIRMED, R.WITHDRAWAL_APPROVED, text)
             if move.writes:
-                return replace(move, set_fields={"provider_reference": action.payout_reference})
+                fields: dict[str, FieldValue] = {
+                    "provider_reference": action.payout_reference,
+                    "payout_route": action.payout_route,
+                }
+                return replace(move, set_fields=fields)
             return move
         case OperatorActionKind.REJECT_WITHDRAWAL:
             if status is S.CANCELLED:
@@ -82,6 +99,23 @@ def decide_operator_action(transaction: Transaction, action: OperatorAction) -> 
         case OperatorActionKind.CONFIRM_BANK_WIRE:
             return _bank_wire(transaction, action)
     raise TypeError(f"unknown operator action {kind!r}")  # pragma: no cover
+
+
+def _needs_two_approvals(transaction: Transaction, action: OperatorAction) -> bool:
+    """Four eyes: above the brand's threshold for the currency (none set: one is enough)."""
+    threshold = action.second_approval_over
+    return threshold is not None and transaction.amount > threshold
+
+
+def _first_approval(transaction: Transaction, action: OperatorAction) -> Move:
+    """Recorded and audited; the withdrawal keeps waiting (manual_review -> manual_review,
+    pinned to the version like every write) for a different principal."""
+    said = f"first approval by {action.principal}; waiting for a second approver"
+    text = f"{said}: {action.note}" if action.note else said
+    move = apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, text, by_operator=True)
+    if move.writes:
+        return replace(move, set_fields={"first_approved_by": action.principal})
+    return move
 
 
 def _bank_wire(transaction: Transaction, action: OperatorAction) -> Move:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from cashier_core.eligibility import EligibleMethod, ExcludedMethod
+from cashier_core.eligibility import Direction, EligibleMethod, ExcludedMethod
 from cashier_core.limits import Allowance
 from cashier_core.models import MoneyEffect, StatusChange, Transaction
 from cashier_core.money import format_amount
@@ -55,9 +55,15 @@ class WithdrawalBody(Request):
     payout_details: Annotated[dict[IdText, DetailText], Field(max_length=20)] | None = None
 
 
+class CancelWithdrawalBody(Request):
+    """The cancel route takes no fields: a status or a customer_id sent along is
+    refused (unknown_field), never silently ignored."""
+
+
 class MethodsQuery(Request):
     account_id: IdText
     explain: bool = False
+    direction: Direction = Direction.DEPOSIT
 
 
 class HistoryQueryParams(Request):
@@ -172,6 +178,12 @@ class WithdrawalReply(Reply):
     transaction: TransactionReply
 
 
+class CancelWithdrawalReply(Reply):
+    transaction: TransactionReply
+    # False: it was already cancelled by this customer and nothing was written.
+    applied: bool
+
+
 class MethodReply(Reply):
     method_id: str
     provider: str
@@ -180,6 +192,8 @@ class MethodReply(Reply):
     min_amount: str | None
     max_amount: str | None
     redirects: bool
+    # Whether the method pays out: a withdrawal may name it.
+    pays_out: bool
 
     @classmethod
     def of(cls, method: EligibleMethod, currency: str) -> Self:
@@ -192,6 +206,7 @@ class MethodReply(Reply):
             min_amount=format_amount(limits.min_amount, currency) if limits.min_amount else None,
             max_amount=format_amount(limits.max_amount, currency) if limits.max_amount else None,
             redirects=method.redirects,
+            pays_out=method.config.payouts,
         )
 
 
@@ -247,7 +262,10 @@ class DepositLimitReply(Reply):
 class MethodsReply(Reply):
     account_id: str
     currency: str
+    # What the list is for; min/max are that direction's limits.
+    direction: Direction
     deposit_allowed: bool
+    withdrawal_allowed: bool
     methods: list[MethodReply]
     # The customer's deposit limits in this currency; each method's max_amount
     # already is at most what remains.
@@ -261,7 +279,9 @@ class MethodsReply(Reply):
         return cls(
             account_id=found.account.account_id,
             currency=currency,
+            direction=found.direction,
             deposit_allowed=found.deposit_allowed,
+            withdrawal_allowed=found.withdrawal_allowed,
             methods=[MethodReply.of(method, currency) for method in found.evaluation.eligible],
             deposit_limits=[DepositLimitReply.of(a, currency) for a in found.allowances],
             excluded=[ExcludedMethodReply.of(e) for e in found.evaluation.excluded]

@@ -153,6 +153,17 @@ class OperatorAction:
     payout_reference: str | None = None  # approve_withdrawal
     amount: Decimal | None = None  # confirm_bank_wire: what the wire carried
     currency: str | None = None
+    # approve_withdrawal: who acts (IAM), and the brand's four-eyes threshold
+    # for the withdrawal's currency (None: one approval is always enough).
+    principal: str = ""
+    second_approval_over: Decimal | None = None
+    # approve_withdrawal: the return-to-source route chosen (checked by the caller).
+    payout_route: dict[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerCancel:
+    """The customer cancels their own withdrawal (ownership is checked on load)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +190,7 @@ Signal = (
     | PaymentNotStarted
     | JanitorGaveUp
     | OperatorAction
+    | CustomerCancel
     | CreditAttempt
     | CreditRefused
     | SweepCheck

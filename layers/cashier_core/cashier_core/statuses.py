@@ -99,7 +99,9 @@ ALLOWED_SOURCES: Final[dict[TransactionType, dict[Status, frozenset[Status]]]] =
         S.CANCELLED: frozenset({S.MANUAL_REVIEW}),
         S.REFUNDED: frozenset(),
         S.CHARGEBACK: frozenset(),
-        S.MANUAL_REVIEW: frozenset(),
+        # manual_review -> manual_review is the first of two approvals (four
+        # eyes, over the brand's second_approval_over): recorded, still waiting.
+        S.MANUAL_REVIEW: frozenset({S.MANUAL_REVIEW}),
     },
 }
 
@@ -128,13 +130,20 @@ def is_work(transaction_type: TransactionType, status: Status) -> bool:
 # failed credit back onto the credit path: a second "succeeded" after an amount
 # mismatch must not credit what a person is checking, and a late "failed" must
 # not drop a reviewed deposit, perhaps with captured money, out of the queue.
-OPERATOR_ONLY: Final[frozenset[tuple[Status, Status]]] = frozenset(
+_BOTH_TYPES_OPERATOR_ONLY: Final = frozenset(
     {
         (S.MANUAL_REVIEW, S.PROVIDER_CONFIRMED),
         (S.MANUAL_REVIEW, S.FAILED),
         (S.CREDIT_FAILED, S.PROVIDER_CONFIRMED),
     }
 )
+# Per type: a withdrawal's manual_review -> manual_review is its first of two
+# approvals (a person's only); a deposit's is a partial reversal recorded while
+# a person looks (a provider's).
+OPERATOR_ONLY: Final[dict[TransactionType, frozenset[tuple[Status, Status]]]] = {
+    TransactionType.DEPOSIT: _BOTH_TYPES_OPERATOR_ONLY,
+    TransactionType.WITHDRAWAL: _BOTH_TYPES_OPERATOR_ONLY | {(S.MANUAL_REVIEW, S.MANUAL_REVIEW)},
+}
 
 
 def allowed_sources(transaction_type: TransactionType, target: Status) -> frozenset[Status]:
@@ -146,7 +155,7 @@ def automatic_sources(transaction_type: TransactionType, target: Status) -> froz
     return frozenset(
         source
         for source in ALLOWED_SOURCES[transaction_type][target]
-        if (source, target) not in OPERATOR_ONLY
+        if (source, target) not in OPERATOR_ONLY[transaction_type]
     )
 
 
@@ -186,6 +195,7 @@ class PublicReason(StrEnum):
     WITHDRAWAL_APPROVED = "withdrawal_approved"
     WITHDRAWAL_DECLINED = "withdrawal_declined"
     PAYOUT_FAILED = "payout_failed"
+    WITHDRAWAL_CANCELLED = "withdrawal_cancelled"
 
 
 # What a change written before reason codes existed shows: its status's code.
@@ -227,4 +237,5 @@ REASON_MEANINGS: Final[dict[PublicReason, str]] = {
     PublicReason.WITHDRAWAL_APPROVED: "the withdrawal was approved and paid out",
     PublicReason.WITHDRAWAL_DECLINED: "the withdrawal was declined; the funds are back",
     PublicReason.PAYOUT_FAILED: "the payout failed; the funds are back",
+    PublicReason.WITHDRAWAL_CANCELLED: "you cancelled the withdrawal; the funds are back",
 }

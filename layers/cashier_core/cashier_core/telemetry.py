@@ -28,6 +28,7 @@ METRICS: Final[Mapping[str, tuple[str, ...]]] = {
     "DepositCreated": ("provider",),
     "DepositProviderFailed": ("provider", "reason"),
     "WithdrawalRequested": (),
+    "WithdrawalCancelled": (),
     # provider webhooks
     "WebhookApplied": ("provider", "status"),
     "WebhookDuplicate": ("provider",),

@@ -3,9 +3,16 @@
 Checks, in order: withdrawals_not_allowed (hard gate), account_not_found,
 account_currency_mismatch, amount_*, method_not_available (when a method is
 named: the same eligibility rules as a deposit's, and the config must pay out),
+amount_below_minimum / amount_above_maximum (the method's withdrawal_limits),
 insufficient_funds. The hold itself is one TransactWriteItems whose
 condition `balance >= amount` is what makes two concurrent withdrawals unable
 to overdraw; the read-time balance check only gives an early, clear answer.
+
+CancelCashierWithdrawal: the customer takes back a withdrawal still waiting for
+BackOffice. transaction_not_found (another customer's answers the same),
+withdrawal_cancellation_not_allowed (the brand's switch), then what
+lifecycle.decide says: cancelled with the hold released, the same answer again
+on a repeat, invalid_transition once BackOffice has acted.
 """
 
 from __future__ import annotations
@@ -13,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cashier_core.cashier import Cashier
-from cashier_core.deposits import evaluate_for
-from cashier_core.eligibility import require_eligible
+from cashier_core.deposits import AccountMethods, evaluate_for
+from cashier_core.eligibility import Direction, MethodEvaluation, check_limits, require_eligible
 from cashier_core.errors import (
     AccountCurrencyMismatch,
     AccountNotFound,
@@ -22,8 +29,11 @@ from cashier_core.errors import (
     IdempotencyKeyReused,
     InsufficientFunds,
     TransactionNotFound,
+    TransitionRefused,
+    WithdrawalCancellationNotAllowed,
     WithdrawalsNotAllowed,
 )
+from cashier_core.lifecycle import CustomerCancel, Outcome
 from cashier_core.models import Transaction, new_transaction
 from cashier_core.money import parse_amount, validate_currency
 from cashier_core.request_ids import (
@@ -32,7 +42,9 @@ from cashier_core.request_ids import (
     unscoped_transaction_id_for_request,
 )
 from cashier_core.statuses import TransactionType
+from cashier_core.storage.audit import AuditNote
 from cashier_core.telemetry import count
+from cashier_core.transitions import execute
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +74,9 @@ def create_withdrawal(cashier: Cashier, request: WithdrawalRequest) -> Transacti
     provider = None
     if request.method_id is not None:
         evaluation = evaluate_for(cashier, customer, account, payout=True)
-        provider = require_eligible(evaluation, request.method_id).config.provider
+        method = require_eligible(evaluation, request.method_id)
+        check_limits(method, amount)  # the method's withdrawal_limits
+        provider = method.config.provider
 
     wanted = new_transaction(
         transaction_id=transaction_id_for_request(
@@ -121,3 +135,56 @@ def _same_request(current: Transaction, wanted: Transaction) -> Transaction:
     if not is_same_request(current, wanted):
         raise IdempotencyKeyReused()
     return current
+
+
+def list_withdrawal_methods(cashier: Cashier, customer_id: str, account_id: str) -> AccountMethods:
+    """GetCashierMethods with direction=withdrawal: the same evaluate_methods as
+    a withdrawal naming a method (it must pay out; its limits are the config's
+    withdrawal_limits). Empty, with withdrawal_allowed false, for a customer
+    whose withdrawals are barred."""
+    customer, account = cashier.customer_and_account(customer_id, account_id)
+    if account is None:
+        raise AccountNotFound()
+    evaluation = (
+        evaluate_for(cashier, customer, account, payout=True)
+        if customer.withdrawal_allowed
+        else MethodEvaluation([], [])
+    )
+    return AccountMethods(
+        account,
+        deposit_allowed=customer.deposit_allowed,
+        evaluation=evaluation,
+        direction=Direction.WITHDRAWAL,
+        withdrawal_allowed=customer.withdrawal_allowed,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CancelResult:
+    transaction: Transaction
+    applied: bool  # False: it was already cancelled by this customer, nothing written
+
+
+def cancel_withdrawal(cashier: Cashier, customer_id: str, transaction_id: str) -> CancelResult:
+    """waiting (manual_review) -> cancelled, the hold released with its ledger
+    entry and an audit record in one write, as lifecycle.decide says."""
+    transaction = cashier.transactions.get_for_customer(customer_id, transaction_id)
+    if transaction.type is not TransactionType.WITHDRAWAL:
+        raise TransactionNotFound("No such withdrawal.")
+    brand = cashier.brand(transaction.brand_id)
+    if brand is not None and not brand.customer_cancels_withdrawals:
+        raise WithdrawalCancellationNotAllowed()
+    who = f"customer:{customer_id}"
+    note = AuditNote(
+        action="cancel_withdrawal", principal=who, reason="customer request", operator=who[:128]
+    )
+    result = execute(cashier, transaction, CustomerCancel(), source="customer", audit=note)
+    if result.move.outcome is Outcome.IGNORE:
+        raise TransactionNotFound("No such withdrawal.")
+    if result.move.outcome is Outcome.REFUSE:
+        raise TransitionRefused(
+            result.transaction, "The withdrawal is no longer waiting; it cannot be cancelled."
+        )
+    if result.written:
+        count("WithdrawalCancelled")
+    return CancelResult(result.transaction, applied=result.written)

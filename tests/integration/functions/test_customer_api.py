@@ -50,6 +50,7 @@ def test_sample_methods_event_lists_alices_usd_methods_with_reasons(api: Custome
     assert sandbox == {
         "method_id": "card-sandbox", "provider": "sandbox", "display_name": "Card (sandbox)",
         "currency": "USD", "min_amount": "10.00", "max_amount": "5000.00", "redirects": True,
+        "pays_out": True,
     }  # fmt: skip
     [excluded] = body["excluded"]
     assert (excluded["method_id"], excluded["reason"]) == ("wire-eur", "currency_unsupported")

@@ -63,6 +63,7 @@ from cashier_core.models import (
 from cashier_core.statuses import INITIAL_STATUS, Status, can_transition
 from cashier_core.storage.codec import from_item, to_item
 from cashier_core.storage.limits import DepositLimitStore, limit_counter_id
+from cashier_core.storage.records import BrandStore
 from cashier_core.storage.tables import LEDGER_SORT_PREFIX
 from tests.support import builders
 from tests.support.backoffice import BackOffice
@@ -71,6 +72,13 @@ from tests.support.lifecycle import Lifecycle
 AMOUNTS = ["10.00", "25.00", "99.99", "1234.56"]
 # Each example's customer sets a daily limit it can reach in a run (the brand's are higher).
 DAILY_LIMIT = PeriodLimit(amount=Decimal("1300.00"), count=3)
+# Four eyes: the model's brand needs two approvers above this (the 50.00 and
+# 500.00 withdrawals), one at or under it (5.00).
+SECOND_APPROVAL_OVER = Decimal("40.00")
+OPERATORS = (
+    "arn:aws:sts::123456789012:assumed-role/cashier-backoffice-operator/ops-alice",
+    "arn:aws:sts::123456789012:assumed-role/cashier-backoffice-operator/ops-bob",
+)
 WEBHOOK_STATUSES = ["succeeded", "failed", "cancelled", "refunded", "chargeback"]
 # What each status is called in an Adyen notification: (eventCode, success).
 ADYEN_CODES = {
@@ -147,6 +155,8 @@ class ModelWithdrawal:
     amount: Decimal
     phase: str = "review"  # review approved cancelled failed
     stored: Transaction | None = None  # as BackOffice (or the request) last left it
+    first_approver: str | None = None  # four eyes: above SECOND_APPROVAL_OVER
+    cancelled_by_customer: bool = False
 
 
 def model_webhook(deposit: ModelDeposit, status: str, money: str) -> Decimal:
@@ -724,17 +734,64 @@ class CashierModel(RuleBasedStateMachine):
             assert (status, body["error"]["code"]) == (422, "insufficient_funds")
 
     @precondition(lambda self: self.withdrawals)
+    @rule(pick=st.integers(min_value=0), operator=st.sampled_from(OPERATORS))
+    def backoffice_approves_withdrawal(self, pick: int, operator: str) -> None:
+        """Four eyes above SECOND_APPROVAL_OVER: a first approval keeps it waiting,
+        the same principal again is refused, another completes it."""
+        withdrawal = self.withdrawals[pick % len(self.withdrawals)]
+        status, body = self.backoffice.call(
+            "BackOfficeApproveWithdrawalFunction",
+            path_id=withdrawal.transaction_id,
+            body={"payout_reference": f"PAYOUT-{uuid.uuid4().hex[:8]}"},
+            principal=operator,
+        )
+        two = withdrawal.amount > SECOND_APPROVAL_OVER
+        if withdrawal.phase == "review" and two and withdrawal.first_approver is None:
+            assert (status, body["applied"]) == (200, True), body
+            assert body["transaction"]["awaiting_second_approval"] is True
+            withdrawal.first_approver = operator
+            CashierModel.reached["first of two approvals"] += 1
+        elif withdrawal.phase == "review" and two and withdrawal.first_approver == operator:
+            assert (status, body["error"]["code"]) == (409, "second_approver_required"), body
+            CashierModel.reached["same approver twice"] += 1
+        elif withdrawal.phase == "review":
+            assert (status, body["applied"]) == (200, True), body
+            withdrawal.phase = "approved"
+            if two:
+                CashierModel.reached["second approval"] += 1
+        elif withdrawal.phase == "approved":
+            assert (status, body["applied"]) == (200, False), body
+        else:
+            assert (status, body["error"]["code"]) == (409, "invalid_transition"), body
+        self._read_withdrawal(withdrawal)
+
+    @precondition(lambda self: self.withdrawals)
+    @rule(pick=st.integers(min_value=0))
+    def customer_cancels_withdrawal(self, pick: int) -> None:
+        """Only while it waits (a first approval included); a repeat is applied=false."""
+        withdrawal = self.withdrawals[pick % len(self.withdrawals)]
+        status, body = self.lifecycle.api.cancel(self.customer_id, withdrawal.transaction_id)
+        if withdrawal.phase == "review":
+            assert (status, body["applied"]) == (200, True), body
+            withdrawal.phase, withdrawal.cancelled_by_customer = "cancelled", True
+            self.balance += withdrawal.amount  # the hold goes back, once
+            if withdrawal.first_approver is not None:
+                CashierModel.reached["customer cancel between approvals"] += 1
+        elif withdrawal.cancelled_by_customer:
+            assert (status, body["applied"]) == (200, False), body
+        else:
+            assert (status, body["error"]["code"]) == (409, "invalid_transition"), body
+        self._read_withdrawal(withdrawal)
+
+    @precondition(lambda self: self.withdrawals)
     @rule(
         pick=st.integers(min_value=0),
-        action=st.sampled_from(["approve", "approve", "reject", "payout_failed"]),
+        action=st.sampled_from(["reject", "payout_failed"]),
     )
     def backoffice_acts_on_withdrawal(self, pick: int, action: str) -> None:
         withdrawal = self.withdrawals[pick % len(self.withdrawals)]
         tid, phase = withdrawal.transaction_id, withdrawal.phase
-        if action == "approve":
-            status, body = self.backoffice.approve(tid, f"PAYOUT-{uuid.uuid4().hex[:8]}")
-            target, sources, release = "approved", ("review",), False
-        elif action == "reject":
+        if action == "reject":
             status, body = self.backoffice.reject(tid)
             target, sources, release = "cancelled", ("review",), True
         else:
@@ -850,11 +907,15 @@ class CashierModel(RuleBasedStateMachine):
             ) or (deposit.released and stored.counted_released)
             _history_follows_the_table(stored)
         for withdrawal in self.withdrawals:
-            # Nothing but BackOffice ever writes a withdrawal: no job, no provider event.
+            # Only BackOffice and its customer write a withdrawal: no job, no provider event.
             stored = transactions[withdrawal.transaction_id]
             assert stored == withdrawal.stored
             assert stored.status is PHASE_STATUS[withdrawal.phase]
             _history_follows_the_table(stored)
+        for withdrawal in self.withdrawals:
+            assert transactions[withdrawal.transaction_id].first_approved_by == (
+                withdrawal.first_approver
+            )
         if self.swept:  # once the sweeper and the worker ran, nothing waits confirmed
             assert all(deposit.phase != "confirmed" for deposit in self.deposits)
 
@@ -908,6 +969,10 @@ def model_settings() -> settings:
 
 
 def test_money_invariants_hold_under_any_sequence(lifecycle: Lifecycle) -> None:
+    brands = BrandStore(lifecycle.api.aws.dynamodb, lifecycle.api.aws.tables.brands)
+    alpha = brands.get("brand-alpha")
+    assert alpha is not None
+    brands.put(alpha.model_copy(update={"second_approval_over": {"USD": SECOND_APPROVAL_OVER}}))
     CashierModel.examples = 0
     CashierModel.reached.clear()
     run_state_machine_as_test(lambda: CashierModel(lifecycle), settings=model_settings())

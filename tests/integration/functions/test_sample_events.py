@@ -19,6 +19,7 @@ EVENT_FUNCTIONS = {
     "get_cashier_methods.json": "GetCashierMethodsFunction",
     "create_cashier_deposit.json": "CreateCashierDepositFunction",
     "create_cashier_withdrawal.json": "CreateCashierWithdrawalFunction",
+    "cancel_cashier_withdrawal.json": "CancelCashierWithdrawalFunction",
     "get_cashier_transactions.json": "GetCashierTransactionsFunction",
     "webhook_sandbox.json": "ProcessCashierWebhookFunction",
     "webhook_stripe.json": "ProcessCashierWebhookFunction",
@@ -26,6 +27,7 @@ EVENT_FUNCTIONS = {
     "sqs_credit.json": "CreditWorkerFunction",
     "schedule.json": "CreditSweeperFunction",
     "backoffice_list_withdrawals.json": "BackOfficeListWithdrawalsFunction",
+    "backoffice_get_withdrawal.json": "BackOfficeGetWithdrawalFunction",
     "backoffice_approve_withdrawal.json": "BackOfficeApproveWithdrawalFunction",
     "backoffice_reject_withdrawal.json": "BackOfficeRejectWithdrawalFunction",
     "backoffice_fail_payout.json": "BackOfficeFailPayoutFunction",
@@ -114,6 +116,9 @@ def test_the_backoffice_withdrawal_samples_list_approve_refuse_and_fail_the_samp
     assert status == 201
     status, listed = run_sample(lifecycle, "backoffice_list_withdrawals.json")
     assert [w["transaction_id"] for w in listed["withdrawals"]] == [SAMPLE_WITHDRAWAL]
+    status, view = run_sample(lifecycle, "backoffice_get_withdrawal.json")
+    assert (status, view["transaction"]["transaction_id"]) == (200, SAMPLE_WITHDRAWAL)
+    assert view["suggestion"]["route"] == {"withdrawal_method": "30.00"}  # no deposits yet
     status, approved = run_sample(lifecycle, "backoffice_approve_withdrawal.json")
     assert (status, approved["transaction"]["status_name"]) == (200, "provider_confirmed")
     status, refused = run_sample(lifecycle, "backoffice_reject_withdrawal.json")
@@ -122,6 +127,19 @@ def test_the_backoffice_withdrawal_samples_list_approve_refuse_and_fail_the_samp
     assert (status, failed["transaction"]["status_name"]) == (200, "failed")
     status, report = run_sample(lifecycle, "backoffice_reconcile_account.json")
     assert (status, report["balance"], report["balanced"]) == (200, "100.00", True)
+
+
+def test_the_cancel_sample_cancels_the_sample_withdrawal_once(lifecycle: Lifecycle) -> None:
+    status, _ = run_sample(lifecycle, "create_cashier_withdrawal.json")
+    assert status == 201
+    assert lifecycle.api.aws.accounts().get("acc-alice-usd").balance == Decimal("70.00")
+    status, cancelled = run_sample(lifecycle, "cancel_cashier_withdrawal.json")
+    assert (status, cancelled["applied"]) == (200, True)
+    assert cancelled["transaction"]["transaction_id"] == SAMPLE_WITHDRAWAL
+    assert cancelled["transaction"]["status_name"] == "cancelled"
+    status, again = run_sample(lifecycle, "cancel_cashier_withdrawal.json")
+    assert (status, again["applied"]) == (200, False)
+    assert lifecycle.api.aws.accounts().get("acc-alice-usd").balance == Decimal("100.00")
 
 
 def test_the_backoffice_deposit_samples_resolve_retry_and_confirm_a_wire(

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from cashier_core.lifecycle import (
     CreditAttempt,
     CreditRefused,
+    CustomerCancel,
     JanitorFinding,
     JanitorGaveUp,
     LedgerMovement,
@@ -48,6 +49,7 @@ S = Status
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 CURRENCIES = ("USD", "EUR", "JPY")
 PROVIDERS = ("sandbox", "adyen", "stripe", "bank_wire")
+PRINCIPALS = ("arn:ops-alice", "arn:ops-bob")
 
 
 # --- strategies --------------------------------------------------------------------
@@ -84,6 +86,7 @@ def transactions(draw: st.DrawFn, transaction_type: TransactionType, status: Sta
         updated_at=T0,
         history=history,
         version=draw(st.integers(min_value=1, max_value=50)),
+        first_approved_by=draw(st.sampled_from([None, *PRINCIPALS])),
     )
 
 
@@ -120,6 +123,13 @@ def signals(kind: Any, transaction: Transaction) -> st.SearchStrategy[Signal]:  
                 payout_reference=st.one_of(st.none(), TEXT),
                 amount=st.just(money[0]),
                 currency=st.just(money[1]),
+                principal=st.sampled_from(PRINCIPALS),
+                second_approval_over=st.one_of(
+                    st.none(),
+                    st.just(transaction.amount),
+                    amounts(transaction.currency).map(lambda a: a - a),
+                    amounts(transaction.currency),
+                ),
             )
         )
     if isinstance(kind, ReportOf):
@@ -179,6 +189,7 @@ SIGNAL_KINDS: list[Any] = [
     CreditAttempt,
     CreditRefused,
     SweepCheck,
+    CustomerCancel,
 ]
 
 
@@ -195,15 +206,16 @@ def check_move(transaction: Transaction, signal: Signal, move: Move) -> None:  #
     status, kind = transaction.status, transaction.type
     deposit = kind is TransactionType.DEPOSIT
     by_operator = isinstance(signal, OperatorAction)
+    customer_cancel = isinstance(signal, CustomerCancel)
 
     if move.writes:
         assert move.target is not None
         assert can_transition(kind, status, move.target), (status, move.target)
         assert move.sources == frozenset({status})
-        assert by_operator or (status, move.target) not in OPERATOR_ONLY
+        assert by_operator or (status, move.target) not in OPERATOR_ONLY[kind]
         assert isinstance(move.code, PublicReason)
-        # Only BackOffice moves a withdrawal.
-        assert deposit or by_operator
+        # Only BackOffice moves a withdrawal, or its customer cancels it.
+        assert deposit or by_operator or customer_cancel
     else:
         assert move.ledger is None
         assert move.code is None
@@ -237,7 +249,7 @@ def check_move(transaction: Transaction, signal: Signal, move: Move) -> None:  #
                 assert move.target in (S.REFUNDED, S.CHARGEBACK, S.CREDITED, S.MANUAL_REVIEW)
             case LedgerKind.HOLD_RELEASE:
                 assert not deposit
-                assert by_operator
+                assert by_operator or customer_cancel
                 assert move.ledger.amount == transaction.amount
                 assert move.target in move.ledger.kind.enters
             case _:
@@ -284,6 +296,32 @@ def check_move(transaction: Transaction, signal: Signal, move: Move) -> None:  #
             assert status is S.CREDITED
             assert move.ledger is not None
             assert move.ledger.kind is LedgerKind.REVERSAL
+    if move.writes and move.target is status and not deposit:
+        # Only a withdrawal's first of two approvals stays where it is, and only once.
+        assert isinstance(signal, OperatorAction)
+        assert signal.kind is OperatorActionKind.APPROVE_WITHDRAWAL
+        assert (kind, status) == (TransactionType.WITHDRAWAL, S.MANUAL_REVIEW)
+        assert transaction.first_approved_by is None
+        assert move.set_fields == {"first_approved_by": signal.principal}
+        assert signal.second_approval_over is not None
+        assert transaction.amount > signal.second_approval_over
+    if (
+        isinstance(signal, OperatorAction)
+        and signal.kind is OperatorActionKind.APPROVE_WITHDRAWAL
+        and confirms
+        and signal.second_approval_over is not None
+        and transaction.amount > signal.second_approval_over
+    ):
+        # Four eyes: completed only by a principal other than the first approver.
+        assert transaction.first_approved_by not in (None, signal.principal)
+    if customer_cancel:
+        if deposit:
+            assert move.outcome is Outcome.IGNORE
+        if move.writes:
+            # Only a withdrawal nobody has acted on, and the hold always comes back.
+            assert (status, move.target) == (S.MANUAL_REVIEW, S.CANCELLED)
+            assert move.ledger == LedgerMovement(LedgerKind.HOLD_RELEASE, transaction.amount)
+            assert move.code is PublicReason.WITHDRAWAL_CANCELLED
     if (
         isinstance(signal, OperatorAction)
         and signal.kind is OperatorActionKind.CONFIRM_BANK_WIRE
@@ -374,9 +412,13 @@ def catalogue(kind: Any, transaction: Transaction) -> list[Signal]:  # noqa: PLR
             for money in [money_variant(transaction, variant)]
         ]
     if isinstance(kind, OperatorActionKind):
+        thresholds = (None, transaction.amount, transaction.amount - transaction.amount)
         return [
-            OperatorAction(kind, "note", reference, *money_variant(transaction, variant))
+            OperatorAction(
+                kind, "note", reference, *money_variant(transaction, variant), principal, over
+            )
             for variant, reference in itertools.product(MONEY_VARIANTS, (None, "P-1"))
+            for principal, over in itertools.product(PRINCIPALS, thresholds)
         ]
     if kind is PaymentStarted:
         return [
@@ -402,12 +444,14 @@ def test_every_signal_kind_from_every_status_keeps_the_rules(
 ) -> None:
     """Exhaustive: each (type, status, signal kind), over the catalogue's variants."""
     for currency, amount in (("USD", "25.00"), ("JPY", "2500"), ("EUR", "0.01")):
-        transaction = example(status, transaction_type, amount=amount, currency=currency)
-        for kind in SIGNAL_KINDS:
-            for signal in catalogue(kind, transaction):
-                move = decide(transaction, signal)
-                check_move(transaction, signal, move)
-                assert decide(transaction, signal) == move
+        plain = example(status, transaction_type, amount=amount, currency=currency)
+        for first in (None, *PRINCIPALS):
+            transaction = plain.model_copy(update={"first_approved_by": first})
+            for kind in SIGNAL_KINDS:
+                for signal in catalogue(kind, transaction):
+                    move = decide(transaction, signal)
+                    check_move(transaction, signal, move)
+                    assert decide(transaction, signal) == move
 
 
 @pytest.mark.parametrize(
@@ -734,3 +778,96 @@ def test_customers_see_a_fixed_code_never_the_words_behind_it(
     assert move.code in set(PublicReason)
     assert SECRET_WORDS not in move.code
     assert SECRET_WORDS in move.note  # BackOffice still sees why
+
+
+# Issue 13: a customer cancels a withdrawal nobody has acted on.
+def test_a_customer_cancels_a_waiting_withdrawal_and_the_hold_comes_back() -> None:
+    waiting = example(S.MANUAL_REVIEW, TransactionType.WITHDRAWAL)
+    move = decide(waiting, CustomerCancel())
+    assert (move.outcome, move.target, move.code) == (
+        Outcome.APPLY,
+        S.CANCELLED,
+        PublicReason.WITHDRAWAL_CANCELLED,
+    )
+    assert move.ledger == LedgerMovement(LedgerKind.HOLD_RELEASE, Decimal("25.00"))
+
+
+def test_a_customers_second_cancel_is_already_applied() -> None:
+    waiting = example(S.MANUAL_REVIEW, TransactionType.WITHDRAWAL)
+    change = StatusChange(
+        status=S.CANCELLED,
+        at=T0,
+        reason="cancelled by the customer",
+        source="customer",
+        code=PublicReason.WITHDRAWAL_CANCELLED,
+    )
+    cancelled = waiting.model_copy(
+        update={"status": S.CANCELLED, "history": (*waiting.history, change)}
+    )
+    assert decide(cancelled, CustomerCancel()).outcome is Outcome.ALREADY
+
+
+@pytest.mark.parametrize("status", [S.PROVIDER_CONFIRMED, S.FAILED, S.CANCELLED])
+def test_a_withdrawal_backoffice_acted_on_is_not_the_customers_to_cancel(status: Status) -> None:
+    # A cancelled one here was declined by BackOffice (its last code is not the customer's).
+    move = decide(example(status, TransactionType.WITHDRAWAL), CustomerCancel())
+    assert move.outcome is Outcome.REFUSE
+
+
+def test_a_deposit_is_never_cancelled_as_a_withdrawal() -> None:
+    assert decide(example(S.CREATED), CustomerCancel()).outcome is Outcome.IGNORE
+
+
+# Issue 13: four eyes over the brand's second_approval_over.
+ALICE_OPS, BOB_OPS = PRINCIPALS
+
+
+def approve(principal: str, over: str | None) -> OperatorAction:
+    return act(
+        OperatorActionKind.APPROVE_WITHDRAWAL,
+        payout_reference="PO-1",
+        principal=principal,
+        second_approval_over=Decimal(over) if over is not None else None,
+    )
+
+
+@pytest.mark.parametrize("over", [None, "25.00", "100.00"])
+def test_at_or_under_the_threshold_one_approval_pays_out(over: str | None) -> None:
+    waiting = example(S.MANUAL_REVIEW, TransactionType.WITHDRAWAL)  # 25.00 USD
+    move = decide(waiting, approve(ALICE_OPS, over))
+    assert (move.outcome, move.target) == (Outcome.APPLY, S.PROVIDER_CONFIRMED)
+
+
+def test_above_the_threshold_the_first_approval_is_recorded_and_it_keeps_waiting() -> None:
+    waiting = example(S.MANUAL_REVIEW, TransactionType.WITHDRAWAL)
+    move = decide(waiting, approve(ALICE_OPS, "24.99"))
+    assert (move.outcome, move.target, move.ledger) == (Outcome.APPLY, S.MANUAL_REVIEW, None)
+    assert move.set_fields == {"first_approved_by": ALICE_OPS}
+    assert move.sources == frozenset({S.MANUAL_REVIEW})
+
+
+def test_the_first_approver_cannot_complete_it_a_different_one_can() -> None:
+    first = example(S.MANUAL_REVIEW, TransactionType.WITHDRAWAL).model_copy(
+        update={"first_approved_by": ALICE_OPS}
+    )
+    again = decide(first, approve(ALICE_OPS, "24.99"))
+    assert (again.outcome, again.refusal) == (Outcome.REFUSE, "second_approver_required")
+    second = decide(first, approve(BOB_OPS, "24.99"))
+    assert (second.outcome, second.target) == (Outcome.APPLY, S.PROVIDER_CONFIRMED)
+    assert second.set_fields == {"provider_reference": "PO-1", "payout_route": None}
+    assert ALICE_OPS in second.note
+
+
+def test_either_operator_may_reject_after_the_first_approval_and_the_hold_comes_back() -> None:
+    first = example(S.MANUAL_REVIEW, TransactionType.WITHDRAWAL).model_copy(
+        update={"first_approved_by": ALICE_OPS}
+    )
+    for principal in PRINCIPALS:
+        reject = act(OperatorActionKind.REJECT_WITHDRAWAL, "no", principal=principal)
+        move = decide(first, reject)
+        assert (move.target, move.ledger) == (
+            S.CANCELLED,
+            LedgerMovement(LedgerKind.HOLD_RELEASE, Decimal("25.00")),
+        )
+    # ... and so may the customer, until the second approval.
+    assert decide(first, CustomerCancel()).target is S.CANCELLED

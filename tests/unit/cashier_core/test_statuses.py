@@ -45,7 +45,7 @@ WITHDRAWAL_MATRIX = """
 6   . . . . . . . . . .
 7   . . . . . . . . . .
 8   . . . . . . . . . .
-9   . . x . . x x . . .
+9   . . x . . x x . . x
 """
 
 
@@ -94,17 +94,20 @@ def test_the_table_names_every_target_for_both_types() -> None:
         assert set(table) == set(Status)
 
 
-def test_only_a_partial_reversal_or_one_recorded_in_review_keeps_the_status() -> None:
-    # credited -> credited and manual_review -> manual_review record part of a
-    # deposit refunded or charged back; nothing else moves to itself.
-    kept = {
+def test_only_partial_reversals_and_a_withdrawals_first_of_two_approvals_keep_the_status() -> None:
+    """credited -> credited and manual_review -> manual_review record part of a
+    deposit refunded or charged back; a withdrawal's manual_review ->
+    manual_review records who approved first (at most once). Nothing else
+    moves to itself."""
+    moves_to_itself = {
         (transaction_type, status)
         for transaction_type, status in itertools.product(TransactionType, Status)
         if can_transition(transaction_type, status, status)
     }
-    assert kept == {
+    assert moves_to_itself == {
         (TransactionType.DEPOSIT, Status.CREDITED),
         (TransactionType.DEPOSIT, Status.MANUAL_REVIEW),
+        (TransactionType.WITHDRAWAL, Status.MANUAL_REVIEW),
     }
 
 
@@ -190,7 +193,7 @@ def test_automatic_sources_are_the_table_less_what_only_a_person_may_do(
         automatic = automatic_sources(transaction_type, target)
         assert automatic <= allowed_sources(transaction_type, target)
         for source in allowed_sources(transaction_type, target) - automatic:
-            assert (source, target) in OPERATOR_ONLY
+            assert (source, target) in OPERATOR_ONLY[transaction_type]
     assert Status.MANUAL_REVIEW not in automatic_sources(
         TransactionType.DEPOSIT, Status.PROVIDER_CONFIRMED
     )
@@ -204,3 +207,13 @@ def test_every_reason_code_is_explained_and_every_status_has_a_legacy_code() -> 
 
     assert set(REASON_MEANINGS) == set(PublicReason)
     assert set(LEGACY_REASONS) == set(Status)
+
+
+def test_a_withdrawals_first_of_two_approvals_is_a_persons_and_keeps_it_waiting() -> None:
+    withdrawal = TransactionType.WITHDRAWAL
+    assert can_transition(withdrawal, Status.MANUAL_REVIEW, Status.MANUAL_REVIEW)
+    assert (Status.MANUAL_REVIEW, Status.MANUAL_REVIEW) in OPERATOR_ONLY[withdrawal]
+    assert Status.MANUAL_REVIEW not in automatic_sources(withdrawal, Status.MANUAL_REVIEW)
+    # A deposit's review -> review is a provider's: a partial reversal recorded.
+    deposit = TransactionType.DEPOSIT
+    assert Status.MANUAL_REVIEW in automatic_sources(deposit, Status.MANUAL_REVIEW)

@@ -18,6 +18,7 @@ class AuditNote:
     principal: str
     reason: str
     details: Mapping[str, str] | None = None
+    operator: str | None = None  # the person (AuditRecord.operator)
 
 
 def audit_put(
@@ -30,6 +31,7 @@ def audit_put(
         audit_id=AuditRecord.id_for_change(transaction.version, note.action),
         action=note.action,
         principal=note.principal,
+        operator=note.operator,
         reason=note.reason,
         at=change.at,
         status_before=transaction.status,

@@ -22,7 +22,15 @@ from cashier_core.storage.conventions import format_timestamp
 # Fields a status change may set besides the status itself. Identity and money
 # fields are written once, at creation.
 MUTABLE_FIELDS: Final = frozenset(
-    {"provider_reference", "redirect_url", "instructions", "provider_amount", "provider_currency"}
+    {
+        "provider_reference",
+        "redirect_url",
+        "instructions",
+        "provider_amount",
+        "provider_currency",
+        "first_approved_by",
+        "payout_route",
+    }
 )
 
 # The work-queue index's partition key is spread over this many shards per

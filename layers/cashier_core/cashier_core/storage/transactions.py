@@ -46,7 +46,11 @@ from cashier_core.storage.conventions import RETRYABLE_CODES, raise_storage_erro
 from cashier_core.storage.deliveries import delivery_put
 from cashier_core.storage.ledger import account_refusal, balance_writes
 from cashier_core.storage.limits import count_writes, recount_writes, release_writes
-from cashier_core.storage.tables import BY_PROVIDER_REFERENCE_INDEX, TableNames
+from cashier_core.storage.tables import (
+    BY_ACCOUNT_INDEX,
+    BY_PROVIDER_REFERENCE_INDEX,
+    TableNames,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -100,6 +104,23 @@ class TransactionStore:
         )
         items = response.get("Items", [])
         return from_item(Transaction, items[0]) if items else None
+
+    def of_account(self, account_id: str) -> list[Transaction]:
+        """Every transaction of one account (the by_account index, eventually
+        consistent): what BackOffice's return-to-source view is computed from."""
+        found: list[Transaction] = []
+        request: dict[str, Any] = {
+            "TableName": self._tables.transactions,
+            "IndexName": BY_ACCOUNT_INDEX,
+            "KeyConditionExpression": "account_id = :account",
+            "ExpressionAttributeValues": {":account": s(account_id)},
+        }
+        while True:
+            response = self._client.query(**request)
+            found += [from_item(Transaction, item) for item in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                return found
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     # --- writes ----------------------------------------------------------
     def create(

@@ -1,0 +1,58 @@
+"""The BackOffice withdrawal view over real HTTP: after a card deposit is
+credited through the hosted page, a withdrawal's view suggests refunding it
+first, and approving records the chosen route."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from tests.e2e.conftest import LocalStack
+from tests.e2e.test_backoffice import AS_OPERATOR
+from tests.e2e.test_walkthroughs import deposit, press, status_of
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_view_suggests_the_card_first_and_approval_records_the_route(
+    stack: LocalStack,
+) -> None:
+    created = deposit(stack, amount="15.00")
+    press(stack, created, "pay")
+    card = created["transaction"]["transaction_id"]
+    status_of(stack, card, 3)
+    held = stack.http.post(
+        "/cashier/withdrawal",
+        token=stack.token("alice"),
+        headers={"Idempotency-Key": f"e2e-{uuid.uuid4().hex}"},
+        body={"account_id": "acc-alice-usd", "amount": "4.00", "currency": "USD",
+              "payout_details": {"iban": "DE89370400440532013000"}},
+    )  # fmt: skip
+    assert held.status == 201, held.body
+    withdrawal = held.json()["transaction"]["transaction_id"]
+
+    view = stack.http.get(f"/backoffice/withdrawals/{withdrawal}", headers=AS_OPERATOR)
+    assert view.status == 200, view.body
+    body = view.json()
+    assert body["transaction"]["payout_details"] == {"iban": "DE89370400440532013000"}
+    suggestion = body["suggestion"]
+    # The newest card deposit is this one, with more than 4.00 left to return.
+    assert suggestion["refunds"][0]["deposit_id"] == card
+    assert sum(Decimal(v) for v in suggestion["route"].values()) == Decimal("4.00")
+    assert suggestion["route"] == {card: "4.00"}
+
+    approved = stack.http.post(
+        f"/backoffice/withdrawals/{withdrawal}/approve",
+        headers=AS_OPERATOR,
+        body={"payout_reference": "PO-RTS-E2E", "route": suggestion["route"]},
+    )
+    assert approved.status == 200, approved.body
+    assert approved.json()["transaction"]["payout_route"] == {card: "4.00"}
+    # Customers never see the payout details or the route.
+    history = stack.http.get(
+        "/cashier/transactions", token=stack.token("alice"), query={"limit": "100"}
+    ).json()
+    [mine] = [t for t in history["transactions"] if t["transaction_id"] == withdrawal]
+    assert "payout_details" not in mine and "payout_route" not in mine
