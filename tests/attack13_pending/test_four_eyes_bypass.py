@@ -9,7 +9,7 @@ import pytest
 
 from cashier_core.statuses import Status
 from cashier_local import template
-from tests.attack13.helpers import (
+from tests.attack13_pending.helpers import (
     BOB_OPS,
     approve,
     balance,

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.attack13.helpers import approve, balance, credited, ledger_sum, withdraw
+from tests.attack13_pending.helpers import approve, balance, credited, ledger_sum, withdraw
 from tests.support.backoffice import BackOffice
 from tests.support.customer_api import CustomerApi
 from tests.support.lifecycle import Lifecycle

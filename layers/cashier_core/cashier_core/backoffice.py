@@ -215,7 +215,8 @@ def approve_withdrawal(
     if route is not None:
         deposits, providers = _sources(cashier, transaction)
         payout_route = check_route(transaction, route, deposits, providers)
-    brand = cashier.brand(transaction.brand_id)
+    # Read now, not from the container's cache: a threshold just set binds at once.
+    brand = cashier.brands.get(transaction.brand_id)
     threshold = brand.second_approval_over.get(transaction.currency) if brand else None
     action = OperatorAction(
         OperatorActionKind.APPROVE_WITHDRAWAL,

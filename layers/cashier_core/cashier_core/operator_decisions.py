@@ -48,7 +48,8 @@ def decide_operator_action(transaction: Transaction, action: OperatorAction) -> 
                 first = transaction.first_approved_by
                 if first is None:
                     return _first_approval(transaction, action)
-                if first == action.principal:
+                # The same person in another spelling is the same person.
+                if first.casefold() == action.principal.casefold():
                     return replace(
                         refuse(transaction, S.PROVIDER_CONFIRMED),
                         note=f"{first} approved first; a second approver is required",
