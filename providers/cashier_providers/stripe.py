@@ -23,7 +23,6 @@ from decimal import Decimal
 from typing import Any, Final
 
 from cashier_core.errors import (
-    CashierError,
     ProviderRefused,
     ProviderUnavailable,
     WebhookMalformed,
@@ -389,13 +388,8 @@ def _event(event_id: str, kind: str, effect: ProviderEffect, obj: dict[str, Any]
     currency_code = currency.upper() if isinstance(currency, str) else None
 
     def amount(key: str) -> Decimal | None:
-        value = obj.get(key)
-        if not isinstance(value, int) or isinstance(value, bool) or not currency_code:
-            return None
-        try:
-            return from_stripe_amount(value, currency_code)
-        except CashierError:  # a currency we do not know: decided as an unreadable amount
-            return None
+        # None for anything that is not exactly one of our amounts: decided as unreadable.
+        return from_stripe_amount(obj.get(key), currency_code)
 
     intent = _text(obj, "payment_intent")
     obj_id = _text(obj, "id")

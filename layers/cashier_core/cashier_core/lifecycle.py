@@ -15,8 +15,9 @@ decided on, and storage turns the table into the write's condition.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Final
 
 from cashier_core.models import (
     LedgerKind,
@@ -147,6 +148,21 @@ _STATUS_EFFECTS = {
 _NOT_PAID = (S.CREATED, S.PENDING_PAYMENT, S.FAILED, S.CANCELLED)
 
 
+@dataclass(frozen=True, slots=True)
+class _Reversal:
+    """What a refund or a chargeback is called: its final status and its codes."""
+
+    final: Status
+    whole: PublicReason  # nothing is left of the deposit
+    part: PublicReason  # part of it is left
+
+
+_REVERSALS: Final = {
+    ProviderEffect.REFUND: _Reversal(S.REFUNDED, R.REFUNDED, R.PARTIALLY_REFUNDED),
+    ProviderEffect.CHARGEBACK: _Reversal(S.CHARGEBACK, R.CHARGEBACK, R.PARTIAL_CHARGEBACK),
+}
+
+
 def _provider_report(transaction: Transaction, report: ProviderReport) -> Move:  # noqa: PLR0911
     if transaction.type is not TransactionType.DEPOSIT:
         # Provider events only ever move deposits; a withdrawal is BackOffice's.
@@ -195,8 +211,7 @@ class _Unreadable(Exception):
 def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move:  # noqa: PLR0911
     """A refund or a dispute's withdrawal: the amount the provider reports is
     reversed, as its own ledger entry, never more than is on the account."""
-    refund = report.effect is ProviderEffect.REFUND
-    final = S.REFUNDED if refund else S.CHARGEBACK
+    final = _REVERSALS[report.effect].final
     status = transaction.status
     said = f"provider reported {report.raw_status}"
     money = deposit_money(transaction)
@@ -276,10 +291,8 @@ def _reversal_on_account(
 ) -> Move:
     """Money on the account: the reported amount is reversed (its own ledger
     entry), never more than is on the account."""
-    refund = report.effect is ProviderEffect.REFUND
-    final = S.REFUNDED if refund else S.CHARGEBACK
-    code_whole = R.REFUNDED if refund else R.CHARGEBACK
-    code_part = R.PARTIALLY_REFUNDED if refund else R.PARTIAL_CHARGEBACK
+    kind = _REVERSALS[report.effect]
+    final, code_whole, code_part = kind.final, kind.whole, kind.part
     status, on_account = transaction.status, money.on_account
     said = f"provider reported {report.raw_status}"
     asked = on_account if reported is None else reported
@@ -331,10 +344,8 @@ def _reversal_before_credit(
     """Not credited yet (confirmed, credit failed, or in review): nothing to take
     from the account; what the provider took back is recorded so that a later
     credit owes that much less. All of it stops the credit."""
-    refund = report.effect is ProviderEffect.REFUND
-    final = S.REFUNDED if refund else S.CHARGEBACK
-    code_whole = R.REFUNDED if refund else R.CHARGEBACK
-    code_part = R.PARTIALLY_REFUNDED if refund else R.PARTIAL_CHARGEBACK
+    kind = _REVERSALS[report.effect]
+    final, code_whole, code_part = kind.final, kind.whole, kind.part
     said = f"provider reported {report.raw_status}"
     owed = money.owed
     asked = owed if reported is None else reported

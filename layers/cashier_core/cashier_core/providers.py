@@ -105,9 +105,6 @@ class EventRule:
     detail: str = ""  # what the effect takes from the event
     matches: Callable[[Mapping[str, Any]], bool] = _always
 
-    def describe(self) -> str:
-        return self.effect.value if self.effect else "acknowledged, nothing to do"
-
 
 def first_rule(rules: Sequence[EventRule], event: str, obj: Mapping[str, Any]) -> EventRule | None:
     return next((r for r in rules if r.event == event and r.matches(obj)), None)

@@ -11,28 +11,18 @@ from typing import Any
 from cashier_core.clock import utc_now
 from cashier_core.limits import Period, Usage, window
 from cashier_core.statuses import Status
-from cashier_core.storage.limits import DepositLimitStore
+
+# Frank (self-limit 100.00 USD a day, 5 a week) and the helpers of the limit tests.
+from tests.integration.functions.test_deposit_limits import (
+    DEPOSIT_FUNCTION,
+    FRANK,
+    FRANK_USD,
+    _body,
+    _store,
+)
 from tests.support.backoffice import BackOffice
 from tests.support.customer_api import CustomerApi
 from tests.support.lifecycle import Lifecycle
-
-FRANK, FRANK_USD = "cus-frank", "acc-frank-usd"  # 100.00 USD a day, 5 a week
-DEPOSIT_FUNCTION = "CreateCashierDepositFunction"
-
-
-def _body(amount: str, account_id: str = FRANK_USD, currency: str = "USD") -> dict[str, str]:
-    return {
-        "account_id": account_id,
-        "method_id": "card-sandbox",
-        "amount": amount,
-        "currency": currency,
-    }
-
-
-def _store(api: CustomerApi) -> DepositLimitStore:
-    return DepositLimitStore(
-        api.aws.dynamodb, api.aws.tables.rate_limits, api.aws.tables.transactions
-    )
 
 
 def _today(api: CustomerApi) -> Usage:

@@ -126,6 +126,7 @@ class ModelDeposit:
     # released once it has been failed or cancelled (and never counted again).
     counted_in: tuple[str, ...] = ()
     released: bool = False
+    recounted: bool = False  # given back, then credited after all: counted again
 
     @property
     def on_account(self) -> Decimal:
@@ -855,17 +856,27 @@ class CashierModel(RuleBasedStateMachine):
             ):
                 CashierModel.reached["deposit limit share given back"] += 1
                 deposit.released = True
+            # One given back and credited after all (a person credited a late
+            # success) counts again: the money came in, whatever the limit says.
+            if deposit.released and deposit.phase == "credited":
+                CashierModel.reached["deposit limit share counted again"] += 1
+                deposit.released, deposit.recounted = False, True
         expected: dict[str, Usage] = {}
+        bounded: dict[str, Usage] = {}  # what the limit itself admitted
         for deposit in self.deposits:
             for key in deposit.counted_in:
-                held = expected.get(key, Usage())
-                expected[key] = held if deposit.released else held.plus(deposit.amount)
+                if deposit.released:
+                    continue
+                expected[key] = expected.get(key, Usage()).plus(deposit.amount)
+                if not deposit.recounted:
+                    bounded[key] = bounded.get(key, Usage()).plus(deposit.amount)
         store = DepositLimitStore(
             self.aws.dynamodb, self.aws.tables.rate_limits, self.aws.tables.transactions
         )
         stored = store.usage(self.customer_id, "USD", expected)
         for key, usage in expected.items():
             assert stored.get(key, Usage()) == usage, (key, stored.get(key), usage)
+        for key, usage in bounded.items():
             if key.startswith(f"{Period.DAILY.value}#"):
                 assert usage.amount <= (DAILY_LIMIT.amount or 0)
                 assert usage.count <= (DAILY_LIMIT.count or 0)
