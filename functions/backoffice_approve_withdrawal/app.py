@@ -22,11 +22,14 @@ cashier = Cashier.from_environment()
     description=(
         "Above the brand's second_approval_over for the currency, the first approval is"
         " recorded and the withdrawal keeps waiting (awaiting_second_approval); a different"
-        " principal completes it, the same one gets 409 second_approver_required. `route` records"
+        " principal completes it (with the first approver's route: another route is 409"
+        " route_not_approved), the same one gets 409 second_approver_required. `route` records"
         " the return-to-source split chosen (GET /backoffice/withdrawals/{id} suggests one);"
-        " a route that does not fit is 422 payout_route_invalid."
+        " a route that does not fit is 422 payout_route_invalid. The approval that pays out"
+        " needs a payout_reference, its own or the first approver's (else 422"
+        " payout_reference_required)."
     ),
-    responses=responses(200, ActionReply, 404, 409, unauthenticated=403),
+    responses=responses(200, ActionReply, 404, 409, 422, unauthenticated=403),
 )
 def approve(transaction_id: IdPath, body: ApproveWithdrawalBody) -> ActionReply:
     operator = Operator(current_operator_principal(app))

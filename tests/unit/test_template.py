@@ -309,20 +309,29 @@ def test_every_backoffice_route_is_covered_by_exactly_the_right_role() -> None:
         ("BackOfficeReviewerRole", "BackOfficeReviewerRoleName"),
     ],
 )
-def test_only_named_operators_with_mfa_and_a_source_identity_assume_a_backoffice_role(
+def test_only_named_operators_with_mfa_and_their_own_name_as_source_identity_assume_a_backoffice_role(
     role_id: str, name_parameter: str
 ) -> None:
+    """The source identity (and session name) is bound to who signs in: an IAM
+    user's own name, or the CashierOperator tag on the caller's session, so one
+    operator can never assume the role as two people (four eyes)."""
     role = RESOURCES[role_id]["Properties"]
     assert role["RoleName"] == {"Ref": name_parameter}
-    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
-    assert trust["Principal"] == {"AWS": {"Ref": "BackOfficeOperatorPrincipals"}}
-    assert ":root" not in json.dumps(trust)
-    assert sorted(trust["Action"]) == ["sts:AssumeRole", "sts:SetSourceIdentity"]
-    assert trust["Condition"] == {
-        "Bool": {"aws:MultiFactorAuthPresent": "true"},
-        "Null": {"sts:SourceIdentity": "false"},
-        "StringEquals": {"sts:RoleSessionName": "${sts:SourceIdentity}"},
-    }
+    statements = role["AssumeRolePolicyDocument"]["Statement"]
+    bound_to = []
+    for trust in statements:
+        assert trust["Effect"] == "Allow"
+        assert trust["Principal"] == {"AWS": {"Ref": "BackOfficeOperatorPrincipals"}}
+        assert ":root" not in json.dumps(trust)
+        assert sorted(trust["Action"]) == ["sts:AssumeRole", "sts:SetSourceIdentity"]
+        condition = trust["Condition"]
+        assert condition["Bool"] == {"aws:MultiFactorAuthPresent": "true"}
+        equals = condition["StringEquals"]
+        assert set(equals) == {"sts:SourceIdentity", "sts:RoleSessionName"}
+        assert equals["sts:SourceIdentity"] == equals["sts:RoleSessionName"]
+        bound_to.append(equals["sts:SourceIdentity"])
+        assert set(condition) == {"Bool", "StringEquals"}
+    assert bound_to == ["${aws:username}", "${aws:PrincipalTag/CashierOperator}"]
     assert DOC["Parameters"]["BackOfficeOperatorPrincipals"]["Type"] == "CommaDelimitedList"
     assert "Default" not in DOC["Parameters"]["BackOfficeOperatorPrincipals"]
     [statement] = role["Policies"][0]["PolicyDocument"]["Statement"]

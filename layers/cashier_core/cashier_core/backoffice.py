@@ -22,8 +22,13 @@ from typing import Final
 from cashier_core.cashier import Cashier
 from cashier_core.credit_queue import CreditQueue
 from cashier_core.errors import (
+    CashierError,
     CreditEnqueueFailed,
+    PayoutReferenceRequired,
+    PayoutReturnedToSource,
     RetryableConflict,
+    RouteChanged,
+    RouteNotApproved,
     SecondApproverRequired,
     TransactionNotFound,
     TransitionRefused,
@@ -33,6 +38,7 @@ from cashier_core.logs import logger
 from cashier_core.models import AuditRecord, LedgerEntry, TradingAccount, Transaction
 from cashier_core.money import format_amount, parse_amount, validate_currency
 from cashier_core.return_to_source import (
+    BY_WITHDRAWAL_METHOD,
     SourceDeposit,
     SourceTotal,
     Suggestion,
@@ -94,6 +100,18 @@ class Reconciliation:
         return self.account.balance - self.ledger_sum
 
 
+# An operator refusal's own stable code (operator_decisions), as the error it answers.
+_REFUSALS: Final[dict[str, type[CashierError]]] = {
+    error.code: error
+    for error in (
+        SecondApproverRequired,
+        RouteNotApproved,
+        PayoutReferenceRequired,
+        PayoutReturnedToSource,
+    )
+}
+
+
 def _act(
     cashier: Cashier,
     operator: Operator,
@@ -118,8 +136,9 @@ def _act(
     if result.move.outcome is Outcome.IGNORE:
         raise TransactionNotFound(f"No such {transaction.type.value}.")
     if result.move.outcome is Outcome.REFUSE:
-        if result.move.refusal == SecondApproverRequired.code:
-            raise SecondApproverRequired()
+        refusal = _REFUSALS.get(result.move.refusal or "")
+        if refusal is not None:
+            raise refusal()
         raise TransitionRefused(result.transaction)
     if result.written:
         count("BackOfficeAction", action=action.kind.value)
@@ -182,16 +201,42 @@ def withdrawal_view(cashier: Cashier, transaction_id: str) -> WithdrawalView:
 
 
 def _sources(
-    cashier: Cashier, transaction: Transaction
+    cashier: Cashier, transaction: Transaction, fresh: Mapping[str, Transaction] | None = None
 ) -> tuple[list[SourceDeposit], frozenset[str]]:
+    """The account's source deposits; those in `fresh` (read consistently, the
+    versions a route's shares are pinned to) replace the index's copies."""
     brand = cashier.brand(transaction.brand_id)
     providers = brand.return_to_source_providers if brand else frozenset()
+    transactions = cashier.transactions.of_account(transaction.account_id)
+    if fresh:
+        transactions = [fresh.get(t.transaction_id, t) for t in transactions]
+        seen = {t.transaction_id for t in transactions}
+        transactions += [t for t in fresh.values() if t.transaction_id not in seen]
     deposits = source_deposits(
-        transaction,
-        cashier.transactions.of_account(transaction.account_id),
-        cashier.accounts.ledger(transaction.account_id),
+        transaction, transactions, cashier.accounts.ledger(transaction.account_id)
     )
     return deposits, providers
+
+
+def _route_deposits(
+    cashier: Cashier, withdrawal: Transaction, *routes: Mapping[str, str] | None
+) -> dict[str, Transaction]:
+    """The deposits the routes name, read consistently (another account's, or
+    not a deposit: left out, and check_route refuses the route)."""
+    named = {key for route in routes if route for key in route if key != BY_WITHDRAWAL_METHOD}
+    found: dict[str, Transaction] = {}
+    for deposit_id in sorted(named):
+        try:
+            deposit = cashier.transactions.get(deposit_id)
+        except TransactionNotFound:
+            continue
+        if deposit.type is TransactionType.DEPOSIT and deposit.account_id == withdrawal.account_id:
+            found[deposit_id] = deposit
+    return found
+
+
+# A route's deposits changed between the check and the write: check again.
+ROUTE_ATTEMPTS: Final = 3
 
 
 def approve_withdrawal(
@@ -199,39 +244,54 @@ def approve_withdrawal(
     operator: Operator,
     transaction_id: str,
     *,
-    payout_reference: str,
+    payout_reference: str | None,
     note: str,
     route: Mapping[str, str] | None = None,
 ) -> ActionResult:
     """manual_review -> provider_confirmed (paid out); the held funds stay debited.
     Above the brand's second_approval_over for the currency, the first approval
-    is recorded (manual_review -> manual_review, first_approved_by) and a
-    different principal completes it; the same principal again is refused
-    (second_approver_required). `route`, when given, is the return-to-source
-    split chosen (return_to_source.check_route), recorded by the approval that
-    completes it."""
-    transaction = _load(cashier, transaction_id, TransactionType.WITHDRAWAL)
-    payout_route = None
-    if route is not None:
-        deposits, providers = _sources(cashier, transaction)
-        payout_route = check_route(transaction, route, deposits, providers)
-    # Read now, not from the container's cache: a threshold just set binds at once.
-    brand = cashier.brands.get(transaction.brand_id)
-    threshold = brand.second_approval_over.get(transaction.currency) if brand else None
-    action = OperatorAction(
-        OperatorActionKind.APPROVE_WITHDRAWAL,
-        note=note,
-        payout_reference=payout_reference,
-        principal=operator.principal,
-        second_approval_over=threshold,
-        payout_route=payout_route,
-    )
-    details = {"payout_reference": payout_reference}
-    if payout_route is not None:
-        details["payout_route"] = ", ".join(f"{k}={v}" for k, v in payout_route.items())
-    if threshold is not None and transaction.amount > threshold:
-        details["second_approval_over"] = format_amount(threshold, transaction.currency)
-    return _act(cashier, operator, transaction, action, details=details)
+    is recorded (manual_review -> manual_review, first_approved_by, its route and
+    reference) and a different principal completes that same route; the same
+    principal again is second_approver_required, another route route_not_approved.
+    `route` is the return-to-source split chosen (return_to_source.check_route);
+    the approval that completes it writes each deposit's share with it, pinned to
+    the deposit as checked, so one deposit's money is never routed back twice."""
+    for _ in range(ROUTE_ATTEMPTS):
+        transaction = _load(cashier, transaction_id, TransactionType.WITHDRAWAL)
+        # The route a second approval completes, checked again against the deposits now.
+        approved = transaction.payout_route if transaction.first_approved_by else None
+        fresh = _route_deposits(cashier, transaction, route, approved)
+        payout_route = None
+        if route is not None or approved:
+            deposits, providers = _sources(cashier, transaction, fresh)
+            if route is not None:
+                payout_route = check_route(transaction, route, deposits, providers)
+            if approved and transaction.status is Status.MANUAL_REVIEW:
+                check_route(transaction, approved, deposits, providers)
+        # Read now, not from the container's cache: a threshold just set binds at once.
+        brand = cashier.brands.get(transaction.brand_id)
+        threshold = brand.second_approval_over.get(transaction.currency) if brand else None
+        action = OperatorAction(
+            OperatorActionKind.APPROVE_WITHDRAWAL,
+            note=note,
+            payout_reference=payout_reference,
+            principal=operator.principal,
+            second_approval_over=threshold,
+            payout_route=payout_route,
+            route_deposits=tuple(fresh.values()),
+        )
+        details: dict[str, str] = {}
+        if payout_reference is not None:
+            details["payout_reference"] = payout_reference
+        if payout_route is not None:
+            details["payout_route"] = ", ".join(f"{k}={v}" for k, v in payout_route.items())
+        if threshold is not None and transaction.amount > threshold:
+            details["second_approval_over"] = format_amount(threshold, transaction.currency)
+        try:
+            return _act(cashier, operator, transaction, action, details=details)
+        except RouteChanged:
+            continue
+    raise RetryableConflict("The route's deposits kept changing; retry.")
 
 
 def reject_withdrawal(
@@ -246,10 +306,20 @@ def reject_withdrawal(
 def fail_payout(
     cashier: Cashier, operator: Operator, transaction_id: str, *, reason: str
 ) -> ActionResult:
-    """manual_review or provider_confirmed -> failed, and the hold goes back."""
-    transaction = _load(cashier, transaction_id, TransactionType.WITHDRAWAL)
-    action = OperatorAction(OperatorActionKind.FAIL_PAYOUT, note=reason)
-    return _act(cashier, operator, transaction, action)
+    """manual_review or provider_confirmed -> failed, and the hold goes back; a
+    paid-out route's shares leave its deposits (refused once the provider
+    reported one of them refunded: payout_returned_to_source)."""
+    for _ in range(ROUTE_ATTEMPTS):
+        transaction = _load(cashier, transaction_id, TransactionType.WITHDRAWAL)
+        fresh = _route_deposits(cashier, transaction, transaction.payout_route)
+        action = OperatorAction(
+            OperatorActionKind.FAIL_PAYOUT, note=reason, route_deposits=tuple(fresh.values())
+        )
+        try:
+            return _act(cashier, operator, transaction, action)
+        except RouteChanged:
+            continue
+    raise RetryableConflict("The route's deposits kept changing; retry.")
 
 
 # --- deposits --------------------------------------------------------------

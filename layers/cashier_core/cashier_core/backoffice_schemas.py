@@ -39,7 +39,11 @@ class ReasonBody(Request):
 
 
 class ApproveWithdrawalBody(Request):
-    payout_reference: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128)]
+    # The payout's reference; the approval that completes the payout needs one
+    # (or the first approval's), else 422 payout_reference_required.
+    payout_reference: (
+        Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128)] | None
+    ) = None
     note: Annotated[str, StringConstraints(strict=True, max_length=512)] = ""
     # Return to source: a source deposit's id -> the amount refunded to it, and
     # "withdrawal_method" -> the rest; together the withdrawal's amount.

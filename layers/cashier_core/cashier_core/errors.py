@@ -132,6 +132,36 @@ class PayoutRouteInvalid(CashierError):
     default_message = "The payout route does not fit this withdrawal and its deposits."
 
 
+class RouteNotApproved(CashierError):
+    """Four eyes: the second approver names another route than the first approved."""
+
+    code = "route_not_approved"
+    http_status = 409
+    default_message = (
+        "The first approver approved another payout route; approve that route, or reject."
+    )
+
+
+class PayoutReturnedToSource(CashierError):
+    """A payout whose return to source the provider already reported refunded
+    cannot be failed: the customer has that money."""
+
+    code = "payout_returned_to_source"
+    http_status = 409
+    default_message = (
+        "The provider already reported refunds of this payout's route; it cannot be "
+        "failed here. Reconcile it with the provider's refunds."
+    )
+
+
+class PayoutReferenceRequired(CashierError):
+    """The approval that pays out must name the payout (or the first approval did)."""
+
+    code = "payout_reference_required"
+    http_status = 422
+    default_message = "The approval that completes a payout needs its payout_reference."
+
+
 class AlreadyApplied(CashierError):
     """The balance movement exists already: a retry or a duplicate delivery."""
 
@@ -178,6 +208,12 @@ class RetryableConflict(CashierError):
     code = "conflict_retry"
     http_status = 409
     default_message = "A concurrent change got there first; retry the request."
+
+
+class RouteChanged(RetryableConflict):
+    """A deposit on the payout's route changed since the route was checked."""
+
+    default_message = "A deposit on the route changed meanwhile; retry the request."
 
 
 # --- pagination ----------------------------------------------------------

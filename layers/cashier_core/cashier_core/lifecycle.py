@@ -259,6 +259,8 @@ def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move
             target=final,
             needs_person=True,
         )
+    if report.effect is ProviderEffect.REFUND and money.awaiting_return > 0:
+        return _refund_to_source(transaction, report, money, reference, reported)
     if money.on_account > 0 or status is S.CREDITED:
         return _reversal_on_account(transaction, report, money, reference, reported)
     return _reversal_before_credit(transaction, report, money, reference, reported)
@@ -293,11 +295,13 @@ def _reversal_on_account(
     entry), never more than is on the account."""
     kind = _REVERSALS[report.effect]
     final, code_whole, code_part = kind.final, kind.whole, kind.part
-    status, on_account = transaction.status, money.on_account
+    # What a withdrawal routed back to this deposit is no longer this deposit's
+    # on the account: its hold took it (positions.reversible).
+    status, on_account = transaction.status, money.reversible
     said = f"provider reported {report.raw_status}"
     asked = on_account if reported is None else reported
     taken = min(asked, on_account)
-    left = on_account - taken
+    left = on_account - taken + money.awaiting_return
     entry_id = _reversal_entry_id(transaction, money.reversals, reference)
     record = MoneyRecord(MoneyEffect.REVERSAL, taken, reference)
     if asked > on_account or taken <= 0:
@@ -332,6 +336,55 @@ def _reversal_on_account(
         money=record,
         entry_id=entry_id,
     )
+
+
+def _refund_to_source(
+    transaction: Transaction,
+    report: ProviderReport,
+    money: DepositMoney,
+    reference: str | None,
+    reported: Decimal | None,
+) -> Move:
+    """A refund of a deposit an approved withdrawal routed money back to: up to
+    what the routes await, it is that payout (the withdrawal's hold already took
+    it from the account: recorded, no ledger entry); only the rest is a refund
+    taken from the account like any other. Unnamed, a refund is all that is left."""
+    currency = transaction.currency
+    said = f"provider reported {report.raw_status}"
+    awaiting, reversible = money.awaiting_return, money.reversible
+    asked = awaiting + reversible if reported is None else reported
+    to_source = min(asked, awaiting)
+    rest = asked - to_source
+    taken = min(rest, reversible)
+    left = reversible - taken + awaiting - to_source
+    note = f"{said}: {_money(to_source, currency)} returned to source (a withdrawal's payout)"
+    if taken > 0:
+        note += f"; {_money(taken, currency)} reversed"
+        record = MoneyRecord(MoneyEffect.REVERSAL, taken, reference, to_source=to_source)
+        ledger, entry_id = (
+            LedgerKind.REVERSAL,
+            _reversal_entry_id(transaction, money.reversals, reference),
+        )
+    else:
+        record = MoneyRecord(MoneyEffect.RETURNED_TO_SOURCE, to_source, reference)
+        ledger, entry_id = None, None
+    if rest > reversible:
+        over = f"{_money(rest - reversible, currency)} more than is left was refunded"
+        move = _apply(
+            transaction,
+            S.MANUAL_REVIEW,
+            R.PARTIALLY_REFUNDED,
+            f"{note}; {over}",
+            ledger=ledger,
+            money=record,
+            entry_id=entry_id,
+        )
+        return _replace_person(move)
+    if left == 0:
+        target, code = S.REFUNDED, R.REFUNDED
+    else:
+        target, code = transaction.status, R.PARTIALLY_REFUNDED
+    return _apply(transaction, target, code, note, ledger=ledger, money=record, entry_id=entry_id)
 
 
 def _reversal_before_credit(

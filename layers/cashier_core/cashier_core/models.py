@@ -78,6 +78,10 @@ class MoneyEffect(StrEnum):
     # Money taken back came back to us (a dispute won, a refund failed): no
     # ledger entry; a person re-credits it through the one credit path.
     REINSTATED = "reinstated"
+    # A refund the provider reported of money a withdrawal routed back to this
+    # deposit (return to source): the withdrawal's hold already took it from
+    # the account, so no ledger entry.
+    RETURNED_TO_SOURCE = "returned_to_source"
 
 
 class PeriodLimit(DomainModel):
@@ -130,6 +134,9 @@ class StatusChange(DomainModel):
     money_reference: str | None = None
     # For money that came back: the movement it returns, when the provider names it.
     money_returns: str | None = None
+    # Of a reversal, the part that was a withdrawal's return to source (no
+    # ledger entry: the withdrawal's hold took it). RETURNED_TO_SOURCE when all of it was.
+    money_to_source: Decimal | None = None
 
     @property
     def public_reason(self) -> PublicReason:
@@ -160,9 +167,14 @@ class Transaction(DomainModel):
     # A withdrawal over the brand's second_approval_over: who approved it first
     # (it waits for a different principal to complete the approval).
     first_approved_by: str | None = None
-    # The route the approving operator chose (return to source): a source
+    # The route the approving operators chose (return to source): a source
     # deposit's id -> the amount refunded to it, "withdrawal_method" -> the rest.
+    # Set by the first approval of two; the second approves that same route.
     payout_route: dict[str, str] | None = None
+    # A deposit's share of approved withdrawals' routes: withdrawal id -> the
+    # amount to be refunded to it. Written with the approval, pinned to the
+    # deposit's version, so one deposit's money is routed back only once.
+    payout_returns: dict[str, str] | None = None
     created_at: datetime
     updated_at: datetime
     history: tuple[StatusChange, ...]

@@ -61,6 +61,19 @@ class MoneyRecord:
     amount: Decimal  # unsigned
     reference: str | None = None
     returns: str | None = None  # REINSTATED: the movement whose money came back
+    # A REVERSAL's part that was a withdrawal's return to source (no ledger entry).
+    to_source: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RouteShare:
+    """A deposit's share of a payout's route (Transaction.payout_returns), written
+    on the deposit with the withdrawal's change, pinned to the deposit's version
+    the route was checked at: one deposit's money is routed back only once."""
+
+    deposit_id: str
+    version: int
+    payout_returns: Mapping[str, str]  # the deposit's whole map after this change
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +97,8 @@ class Move:
     recount_counted: bool = False
     # A refusal with its own stable error code (errors.py), else invalid_transition.
     refusal: str | None = None
+    # A withdrawal's approved (or failed) route, on the deposits it names.
+    route_shares: tuple[RouteShare, ...] = ()
 
     @property
     def writes(self) -> bool:

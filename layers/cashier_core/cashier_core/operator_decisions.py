@@ -7,17 +7,33 @@ is for. A repeat of what already holds is ALREADY (answered applied=false).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from decimal import Decimal
 
 from cashier_core.models import LedgerKind, Transaction
-from cashier_core.moves import FieldValue, Move, Outcome, already, apply, money_text, refuse
+from cashier_core.moves import (
+    FieldValue,
+    Move,
+    Outcome,
+    RouteShare,
+    already,
+    apply,
+    money_text,
+    refuse,
+)
 from cashier_core.positions import deposit_money
+from cashier_core.return_to_source import BY_WITHDRAWAL_METHOD
 from cashier_core.signals import OperatorAction, OperatorActionKind
 from cashier_core.statuses import PublicReason, Status, TransactionType
 
 S = Status
 R = PublicReason
-SECOND_APPROVER_REQUIRED = "second_approver_required"  # errors.SecondApproverRequired.code
+# The stable codes of this module's refusals (errors.py has each as an error).
+SECOND_APPROVER_REQUIRED = "second_approver_required"
+ROUTE_NOT_APPROVED = "route_not_approved"
+PAYOUT_REFERENCE_REQUIRED = "payout_reference_required"
+PAYOUT_RETURNED_TO_SOURCE = "payout_returned_to_source"
 
 _ACTION_TYPES: dict[OperatorActionKind, TransactionType] = {
     OperatorActionKind.APPROVE_WITHDRAWAL: TransactionType.WITHDRAWAL,
@@ -42,39 +58,14 @@ def decide_operator_action(transaction: Transaction, action: OperatorAction) -> 
 
     match kind:
         case OperatorActionKind.APPROVE_WITHDRAWAL:
-            if status is S.PROVIDER_CONFIRMED:
-                return already(transaction)
-            if _needs_two_approvals(transaction, action) and status is S.MANUAL_REVIEW:
-                first = transaction.first_approved_by
-                if first is None:
-                    return _first_approval(transaction, action)
-                # The same person in another spelling is the same person.
-                if first.casefold() == action.principal.casefold():
-                    return replace(
-                        refuse(transaction, S.PROVIDER_CONFIRMED),
-                        note=f"{first} approved first; a second approver is required",
-                        refusal=SECOND_APPROVER_REQUIRED,
-                    )
-                second = f"second approval, first by {first}"
-                note = f"{second}: {note}" if note else second
-            text = f"approved for payout: {note}" if note else "approved for payout"
-            move = person(S.PROVIDER_CONFIRMED, R.WITHDRAWAL_APPROVED, text)
-            if move.writes:
-                fields: dict[str, FieldValue] = {
-                    "provider_reference": action.payout_reference,
-                    "payout_route": action.payout_route,
-                }
-                return replace(move, set_fields=fields)
-            return move
+            return _approve_withdrawal(transaction, action)
         case OperatorActionKind.REJECT_WITHDRAWAL:
             if status is S.CANCELLED:
                 return already(transaction)
             code = R.WITHDRAWAL_DECLINED
             return person(S.CANCELLED, code, note, LedgerKind.HOLD_RELEASE)
         case OperatorActionKind.FAIL_PAYOUT:
-            if status is S.FAILED:
-                return already(transaction)
-            return person(S.FAILED, R.PAYOUT_FAILED, note, LedgerKind.HOLD_RELEASE)
+            return _fail_payout(transaction, action)
         case OperatorActionKind.CREDIT_REVIEWED_DEPOSIT:
             if status in (S.PROVIDER_CONFIRMED, S.CREDITED):
                 return already(transaction)
@@ -102,6 +93,123 @@ def decide_operator_action(transaction: Transaction, action: OperatorAction) -> 
     raise TypeError(f"unknown operator action {kind!r}")  # pragma: no cover
 
 
+def _approve_withdrawal(transaction: Transaction, action: OperatorAction) -> Move:  # noqa: PLR0911 - one per refusal
+    """Paid out (manual_review -> provider_confirmed), the hold stays debited.
+    Four eyes: above the threshold the first approval records its route and
+    reference and the withdrawal keeps waiting; a different principal completes
+    that same route (naming another is route_not_approved). The completing
+    approval writes the route's shares on its deposits."""
+    status, note = transaction.status, action.note
+    if status is S.PROVIDER_CONFIRMED:
+        return already(transaction)
+    route = action.payout_route
+    first = transaction.first_approved_by
+    # A four-eyes approval once begun completes as one, whatever the threshold now.
+    if status is S.MANUAL_REVIEW and (
+        first is not None or _needs_two_approvals(transaction, action)
+    ):
+        if first is None:
+            return _first_approval(transaction, action)
+        # The same person in another spelling is the same person.
+        if first.casefold() == action.principal.casefold():
+            return _refusal(
+                transaction,
+                f"{first} approved first; a second approver is required",
+                SECOND_APPROVER_REQUIRED,
+            )
+        approved = transaction.payout_route
+        if route is not None and not _same_route(route, approved):
+            return _refusal(
+                transaction, f"{first} approved route {approved}, not {route}", ROUTE_NOT_APPROVED
+            )
+        route = approved
+        second = f"second approval, first by {first}"
+        note = f"{second}: {note}" if note else second
+    text = f"approved for payout: {note}" if note else "approved for payout"
+    move = apply(transaction, S.PROVIDER_CONFIRMED, R.WITHDRAWAL_APPROVED, text, by_operator=True)
+    if not move.writes:
+        return move
+    reference = action.payout_reference or transaction.provider_reference
+    if reference is None:
+        return _refusal(transaction, "no payout reference", PAYOUT_REFERENCE_REQUIRED)
+    fields: dict[str, FieldValue] = {"provider_reference": reference, "payout_route": route}
+    shares = _route_shares(transaction, route, action.route_deposits, keep=True)
+    return replace(move, set_fields=fields, route_shares=shares)
+
+
+def _fail_payout(transaction: Transaction, action: OperatorAction) -> Move:
+    """The payout did not reach the customer: failed, and the hold goes back.
+    A paid-out route's shares leave its deposits with it, unless the provider
+    already reported a refund of one of them: then the customer may have that
+    money, and failing would pay it twice (payout_returned_to_source)."""
+    if transaction.status is S.FAILED:
+        return already(transaction)
+    move = apply(
+        transaction,
+        S.FAILED,
+        R.PAYOUT_FAILED,
+        action.note,
+        by_operator=True,
+        ledger=LedgerKind.HOLD_RELEASE,
+    )
+    if not move.writes or transaction.status is not S.PROVIDER_CONFIRMED:
+        return move
+    route = transaction.payout_route
+    routed = [d for d in action.route_deposits if route and d.transaction_id in route]
+    returned = [d.transaction_id for d in routed if deposit_money(d).returned_to_source > 0]
+    if returned:
+        said = f"the provider reported refunds of {', '.join(returned)} on this payout's route"
+        return _refusal(transaction, said, PAYOUT_RETURNED_TO_SOURCE, S.FAILED)
+    shares = _route_shares(transaction, route, action.route_deposits, keep=False)
+    return replace(move, route_shares=shares)
+
+
+def _route_shares(
+    withdrawal: Transaction,
+    route: Mapping[str, str] | None,
+    deposits: Sequence[Transaction],
+    *,
+    keep: bool,
+) -> tuple[RouteShare, ...]:
+    """Each routed deposit's payout_returns with this withdrawal's share added
+    (keep) or taken out, pinned to the version the deposit was read at."""
+    if not route:
+        return ()
+    by_id = {d.transaction_id: d for d in deposits}
+    shares = []
+    for deposit_id, amount in route.items():
+        if deposit_id == BY_WITHDRAWAL_METHOD:
+            continue
+        deposit = by_id.get(deposit_id)
+        if deposit is None:
+            # The caller reads every deposit its route names; a missing one is a bug.
+            raise ValueError(f"route deposit {deposit_id} was not read")
+        returns = dict(deposit.payout_returns or {})
+        if keep:
+            returns[withdrawal.transaction_id] = amount
+        else:
+            returns.pop(withdrawal.transaction_id, None)
+        shares.append(RouteShare(deposit_id, deposit.version, returns))
+    return tuple(shares)
+
+
+def _same_route(route: Mapping[str, str], approved: Mapping[str, str] | None) -> bool:
+    """The same parts and amounts ("30" is "30.00"); both were checked already."""
+    if approved is None:
+        return False
+    return _amounts(route) == _amounts(approved)
+
+
+def _amounts(route: Mapping[str, str]) -> dict[str, Decimal]:
+    return {key: Decimal(value) for key, value in route.items()}
+
+
+def _refusal(
+    transaction: Transaction, note: str, code: str, target: Status = S.PROVIDER_CONFIRMED
+) -> Move:
+    return replace(refuse(transaction, target), note=note, refusal=code)
+
+
 def _needs_two_approvals(transaction: Transaction, action: OperatorAction) -> bool:
     """Four eyes: above the brand's threshold for the currency (none set: one is enough)."""
     threshold = action.second_approval_over
@@ -115,7 +223,12 @@ def _first_approval(transaction: Transaction, action: OperatorAction) -> Move:
     text = f"{said}: {action.note}" if action.note else said
     move = apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, text, by_operator=True)
     if move.writes:
-        return replace(move, set_fields={"first_approved_by": action.principal})
+        proposed: dict[str, FieldValue] = {
+            "first_approved_by": action.principal,
+            "payout_route": action.payout_route,
+            "provider_reference": action.payout_reference,
+        }
+        return replace(move, set_fields={k: v for k, v in proposed.items() if v is not None})
     return move
 
 

@@ -8,7 +8,11 @@ ledger entry it describes and can never drift from it. Pure.
   (the sum of its ledger entries);
 - owed: what the customer should hold from it: the amount, less what the
   provider gave back or had taken by a dispute, plus what came back to us;
-- to_credit: what a credit moves now (owed - on_account).
+- to_credit: what a credit moves now (owed - on_account);
+- routed: what approved withdrawals route back to this deposit (return to
+  source, Transaction.payout_returns); their holds already took it from the
+  account, so a refund the provider reports of it (returned_to_source) moves no
+  money, and a reversal can take only what is left beside it (reversible).
 
 Changes written before amounts were recorded are read as the whole deposit:
 a change into credited credited the amount, a refund or chargeback out of
@@ -49,10 +53,23 @@ class DepositMoney:
     # What each named movement took back, and what has come back of it.
     taken_by: Mapping[str, Decimal] = field(default_factory=dict)
     returned_of: Mapping[str, Decimal] = field(default_factory=dict)
+    routed: Decimal = ZERO
+    returned_to_source: Decimal = ZERO
 
     @property
     def on_account(self) -> Decimal:
         return self.credited - self.reversed
+
+    @property
+    def awaiting_return(self) -> Decimal:
+        """Routed back by an approved withdrawal and not yet reported refunded."""
+        return max(self.routed - self.returned_to_source, ZERO)
+
+    @property
+    def reversible(self) -> Decimal:
+        """What a reversal may take from the account: what this deposit put there,
+        less what withdrawals already took from it to route back."""
+        return max(self.on_account - max(self.routed, self.returned_to_source), ZERO)
 
     @property
     def taken_back(self) -> Decimal:
@@ -69,8 +86,9 @@ class DepositMoney:
 
     @property
     def reinstatable(self) -> Decimal:
-        """What may still come back: taken back and not yet returned."""
-        return self.taken_back - self.reinstated
+        """What may still come back: taken back (or refunded as a withdrawal's
+        return to source) and not yet returned."""
+        return self.taken_back + self.returned_to_source - self.reinstated
 
     @property
     def refunds_standing(self) -> Decimal:
@@ -97,6 +115,7 @@ def _legacy(change: StatusChange, previous: Status | None, amount: Decimal) -> M
 def deposit_money(transaction: Transaction) -> DepositMoney:  # noqa: PLR0912 - one branch per effect
     amount = transaction.amount
     credited = reversed_ = before = reinstated = refunded = refunds_failed = ZERO
+    to_source = ZERO
     credit_count = reversal_count = refund_failures = 0
     references: set[str] = set()
     taken_by: dict[str, Decimal] = defaultdict(Decimal)
@@ -117,7 +136,13 @@ def deposit_money(transaction: Transaction) -> DepositMoney:  # noqa: PLR0912 - 
             continue
         if change.money_reference:
             references.add(change.money_reference)
-        if effect is MoneyEffect.CREDIT:
+        if change.money_to_source:
+            to_source += change.money_to_source
+            refunded += change.money_to_source
+        if effect is MoneyEffect.RETURNED_TO_SOURCE:
+            to_source += moved
+            refunded += moved
+        elif effect is MoneyEffect.CREDIT:
             credited += moved
             credit_count += 1
         elif effect in _TAKEN:
@@ -153,4 +178,11 @@ def deposit_money(transaction: Transaction) -> DepositMoney:  # noqa: PLR0912 - 
         references=frozenset(references),
         taken_by=dict(taken_by),
         returned_of=dict(returned_of),
+        routed=routed_back(transaction),
+        returned_to_source=to_source,
     )
+
+
+def routed_back(transaction: Transaction) -> Decimal:
+    """What approved withdrawals' routes send back to this deposit."""
+    return sum((Decimal(v) for v in (transaction.payout_returns or {}).values()), ZERO)

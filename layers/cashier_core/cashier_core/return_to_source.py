@@ -8,8 +8,8 @@ brand's policy (BrandSettings.return_to_source_providers).
 Pure: the suggestion is a function of the account's transactions and its ledger
 (no boto3, no clock). What a deposit brought is its credit entries; what was
 reversed is its reversal entries (so a partial reversal counts as what it
-took); what was already returned is what earlier approved withdrawals recorded
-as their route to it.
+took); what was already returned is the other approved withdrawals' shares
+of their routes, kept on the deposit itself (Transaction.payout_returns).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Final
 from cashier_core.errors import PayoutRouteInvalid
 from cashier_core.models import LedgerEntry, LedgerKind, Transaction
 from cashier_core.money import quantize
-from cashier_core.statuses import Status, TransactionType
+from cashier_core.statuses import TransactionType
 
 # The key of a route's remainder: paid by the withdrawal's own method.
 BY_WITHDRAWAL_METHOD: Final = "withdrawal_method"
@@ -101,18 +101,11 @@ def source_deposits(
         for t in transactions
         if t.account_id == withdrawal.account_id and t.currency == withdrawal.currency
     ]
-    returned: dict[str, Decimal] = defaultdict(Decimal)
-    for other in mine:
-        if (
-            other.type is TransactionType.WITHDRAWAL
-            and other.transaction_id != withdrawal.transaction_id
-            and other.status
-            is Status.PROVIDER_CONFIRMED  # paid out; a failed payout returned nothing
-            and other.payout_route
-        ):
-            for deposit_id, amount in other.payout_route.items():
-                if deposit_id != BY_WITHDRAWAL_METHOD:
-                    returned[deposit_id] += _amount(amount)
+
+    def returned(deposit: Transaction) -> Decimal:
+        shares = deposit.payout_returns or {}
+        return sum((_amount(v) for k, v in shares.items() if k != withdrawal.transaction_id), ZERO)
+
     deposits = [
         SourceDeposit(
             transaction_id=t.transaction_id,
@@ -121,7 +114,7 @@ def source_deposits(
             created_at=t.created_at,
             deposited=credited[t.transaction_id],
             reversed=reversed_[t.transaction_id],
-            returned=returned[t.transaction_id],
+            returned=returned(t),
         )
         for t in mine
         if t.type is TransactionType.DEPOSIT and credited[t.transaction_id] > 0

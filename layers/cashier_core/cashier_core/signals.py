@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from cashier_core.models import Transaction
 from cashier_core.statuses import Status
 
 
@@ -157,8 +158,11 @@ class OperatorAction:
     # for the withdrawal's currency (None: one approval is always enough).
     principal: str = ""
     second_approval_over: Decimal | None = None
-    # approve_withdrawal: the return-to-source route chosen (checked by the caller).
+    # approve_withdrawal: the return-to-source route chosen (checked by the caller
+    # against `route_deposits`). approve_withdrawal and fail_payout: the source
+    # deposits a route names, as read (their shares are written pinned to them).
     payout_route: dict[str, str] | None = None
+    route_deposits: tuple[Transaction, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

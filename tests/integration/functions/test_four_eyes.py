@@ -70,7 +70,7 @@ def test_above_the_threshold_one_operator_cannot_complete_and_two_can(
     shown = first["transaction"]
     assert (shown["status_name"], shown["first_approved_by"]) == ("manual_review", OPERATOR)
     assert shown["awaiting_second_approval"] is True
-    assert shown["provider_reference"] is None
+    assert shown["provider_reference"] == "PO-ice"  # the first approver's, kept for the second
     # Listed as waiting, with who approved first.
     [listed] = backoffice.withdrawals()[1]["withdrawals"]
     assert (listed["transaction_id"], listed["first_approved_by"]) == (withdrawal, OPERATOR)

@@ -9,39 +9,16 @@ from typing import Any
 
 import pytest
 
-from cashier_core.models import Transaction
 from cashier_core.statuses import Status
 from tests.support.backoffice import BackOffice
 from tests.support.customer_api import CustomerApi
 from tests.support.lifecycle import Lifecycle
-
-ALICE = "cus-alice"
+from tests.support.withdrawals import ALICE, credited, withdraw
 
 
 @pytest.fixture
 def backoffice(api: CustomerApi) -> BackOffice:
     return BackOffice(api)
-
-
-def credited(lifecycle: Lifecycle, amount: str) -> Transaction:
-    deposit = lifecycle.deposit(amount=amount)
-    assert lifecycle.sandbox_webhook(lifecycle.sandbox_body(deposit, "succeeded"))[0] == 200
-    lifecycle.drain()
-    credited = lifecycle.transaction(deposit.transaction_id)
-    assert credited.status is Status.CREDITED
-    return credited
-
-
-def withdraw(api: CustomerApi, amount: str) -> str:
-    body = {
-        "account_id": "acc-alice-usd",
-        "amount": amount,
-        "currency": "USD",
-        "payout_details": {"iban": "DE89370400440532013000"},
-    }
-    status, reply = api.withdraw(ALICE, body)
-    assert status == 201, reply
-    return str(reply["transaction"]["transaction_id"])
 
 
 def approve(

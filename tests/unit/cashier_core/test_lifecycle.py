@@ -302,7 +302,9 @@ def check_move(transaction: Transaction, signal: Signal, move: Move) -> None:  #
         assert signal.kind is OperatorActionKind.APPROVE_WITHDRAWAL
         assert (kind, status) == (TransactionType.WITHDRAWAL, S.MANUAL_REVIEW)
         assert transaction.first_approved_by is None
-        assert move.set_fields == {"first_approved_by": signal.principal}
+        assert move.set_fields["first_approved_by"] == signal.principal
+        assert set(move.set_fields) <= {"first_approved_by", "payout_route", "provider_reference"}
+        assert move.route_shares == ()  # a first approval reserves no deposit's money
         assert signal.second_approval_over is not None
         assert transaction.amount > signal.second_approval_over
     if (
@@ -842,7 +844,7 @@ def test_above_the_threshold_the_first_approval_is_recorded_and_it_keeps_waiting
     waiting = example(S.MANUAL_REVIEW, TransactionType.WITHDRAWAL)
     move = decide(waiting, approve(ALICE_OPS, "24.99"))
     assert (move.outcome, move.target, move.ledger) == (Outcome.APPLY, S.MANUAL_REVIEW, None)
-    assert move.set_fields == {"first_approved_by": ALICE_OPS}
+    assert move.set_fields == {"first_approved_by": ALICE_OPS, "provider_reference": "PO-1"}
     assert move.sources == frozenset({S.MANUAL_REVIEW})
 
 

@@ -62,6 +62,7 @@ def write(transaction: Transaction, move: Move) -> Transaction:
         money_amount=money.amount if money else None,
         money_reference=money.reference if money else None,
         money_returns=money.returns if money else None,
+        money_to_source=money.to_source if money else None,
     )
     return transaction.model_copy(
         update={
@@ -229,3 +230,70 @@ def test_a_reinstatement_naming_a_movement_never_recorded_returns_nothing() -> N
     )
     refunded = write(credited(), decide(credited(), refund("30.00", "r1")))
     assert decide(refunded, won).outcome.value == "record"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["0.01", "30.00", "100.00"]),
+    st.lists(
+        st.one_of(
+            reports,
+            st.just(CreditAttempt()),
+            st.just(OperatorAction(OperatorActionKind.CREDIT_REVIEWED_DEPOSIT)),
+        ),
+        max_size=20,
+    ),
+)
+def test_a_routed_deposit_never_gives_the_account_back_what_a_payout_took(
+    routed: str, sequence: list[Signal]
+) -> None:
+    """A credited deposit an approved withdrawal routed money back to (its hold
+    took that from the account): whatever the provider reports after, what is
+    reversed from the account leaves the routed part alone, and only refunds
+    up to the route count as its return."""
+    deposit = credited().model_copy(update={"payout_returns": {"wd-1": routed}})
+    ledger = AMOUNT
+    for signal in sequence:
+        move = decide(deposit, signal)
+        if not move.writes:
+            continue
+        if move.ledger is not None:
+            ledger += move.ledger.amount * move.ledger.kind.sign
+        if move.money is not None and move.money.effect is MoneyEffect.RETURNED_TO_SOURCE:
+            assert move.ledger is None
+        deposit = write(deposit, move)
+        money = deposit_money(deposit)
+        assert money.on_account == ledger
+        assert money.on_account >= Decimal(routed), "a reversal took what the payout took"
+        assert money.returned_to_source <= Decimal(routed)
+
+
+def test_a_refund_of_exactly_the_route_is_the_payout_and_moves_nothing() -> None:
+    deposit = credited().model_copy(update={"payout_returns": {"wd-1": "30.00"}})
+    move = decide(deposit, refund("30.00", "r1"))
+    assert move.ledger is None
+    assert move.money is not None
+    assert (move.money.effect, move.money.amount) == (
+        MoneyEffect.RETURNED_TO_SOURCE,
+        Decimal("30.00"),
+    )
+    assert (move.target, move.code) == (Status.CREDITED, PublicReason.PARTIALLY_REFUNDED)
+    deposit = write(deposit, move)
+    assert decide(deposit, refund("30.00", "r1")).outcome.value == "already"
+    # A second refund is a refund: the route awaits nothing more.
+    again = decide(deposit, refund("30.00", "r2"))
+    assert again.ledger is not None
+    assert again.ledger.amount == Decimal("30.00")
+
+
+def test_a_running_total_beyond_the_route_reverses_only_the_rest() -> None:
+    deposit = credited().model_copy(update={"payout_returns": {"wd-1": "30.00"}})
+    move = decide(deposit, refund("100.00", None, cumulative=True))
+    assert move.ledger is not None and move.money is not None
+    assert (move.ledger.amount, move.money.to_source, move.target) == (
+        Decimal("70.00"),
+        Decimal("30.00"),
+        Status.REFUNDED,
+    )
+    deposit = write(deposit, move)
+    assert decide(deposit, refund("100.00", None, cumulative=True)).outcome.value == "already"

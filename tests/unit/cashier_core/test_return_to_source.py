@@ -40,6 +40,7 @@ def transaction(
     provider: str | None = "sandbox",
     minutes: int = 0,
     route: dict[str, str] | None = None,
+    returns: dict[str, str] | None = None,
 ) -> Transaction:
     at = T0 + timedelta(minutes=minutes)
     return Transaction(
@@ -58,6 +59,7 @@ def transaction(
         history=(StatusChange(status=status, at=at, reason="test", source="test"),),
         version=2,
         payout_route=route,
+        payout_returns=returns,
     )
 
 
@@ -172,14 +174,16 @@ def test_bad_routes_are_refused(route: dict[str, str]) -> None:
 
 def test_deposits_are_read_from_the_ledger_and_earlier_payouts() -> None:
     """Credited 100 by card, refunded 30 of it by the provider; an approved
-    payout already returned 20 to it; a failed payout's route returned nothing;
-    a wire deposit is not a source; an uncredited deposit brought nothing."""
+    payout's share of 20 is on the card deposit (the withdrawal viewed is left
+    out of its own returned); a wire deposit is not a source; an uncredited
+    deposit brought nothing; a withdrawal's own route field is not read."""
     withdrawal = transaction(
         "wd", TransactionType.WITHDRAWAL, Decimal("80.00"), Status.MANUAL_REVIEW
     )
     card = transaction(
-        "card", TransactionType.DEPOSIT, Decimal("100.00"), Status.CREDITED, minutes=1
-    )
+        "card", TransactionType.DEPOSIT, Decimal("100.00"), Status.CREDITED, minutes=1,
+        returns={"paid": "20.00", "wd": "7.00"},
+    )  # fmt: skip
     wire = transaction(
         "wire", TransactionType.DEPOSIT, Decimal("40.00"), Status.CREDITED, provider="bank_wire",
         minutes=2,

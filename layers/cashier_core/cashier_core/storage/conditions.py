@@ -114,6 +114,7 @@ def status_update(
         money_amount=money.amount if money else None,
         money_reference=money.reference if money else None,
         money_returns=money.returns if money else None,
+        money_to_source=money.to_source if money else None,
     )
     names = {
         "#status": "status",

@@ -25,15 +25,17 @@ from cashier_core.errors import (
     DepositLimitExceeded,
     DuplicateDelivery,
     RetryableConflict,
+    RouteChanged,
     TransactionNotFound,
     TransitionRefused,
 )
 from cashier_core.lifecycle import Move
 from cashier_core.limits import Cap
 from cashier_core.models import LedgerKind, Transaction, WebhookDelivery
+from cashier_core.moves import RouteShare
 from cashier_core.statuses import TransactionType
 from cashier_core.storage.audit import AuditNote, audit_put
-from cashier_core.storage.codec import Item, from_item, to_item
+from cashier_core.storage.codec import Item, from_item, serialize_value, to_item
 from cashier_core.storage.conditions import (
     WORK_KEY,
     after,
@@ -42,7 +44,11 @@ from cashier_core.storage.conditions import (
     status_update,
     work_key_of,
 )
-from cashier_core.storage.conventions import RETRYABLE_CODES, raise_storage_error
+from cashier_core.storage.conventions import (
+    RETRYABLE_CODES,
+    format_timestamp,
+    raise_storage_error,
+)
 from cashier_core.storage.deliveries import delivery_put
 from cashier_core.storage.ledger import account_refusal, balance_writes
 from cashier_core.storage.limits import count_writes, recount_writes, release_writes
@@ -244,6 +250,9 @@ class TransactionStore:
             writes += release_writes(self._tables.rate_limits, transaction)
         if move.recount_counted:
             writes += recount_writes(self._tables.rate_limits, transaction)
+        if move.route_shares:
+            layout = replace(layout, shares=(len(writes), len(move.route_shares)))
+            writes += [self._share_update(share, at) for share in move.route_shares]
         if delivery is not None:
             layout = replace(layout, delivery=len(writes))
             writes.append(delivery_put(self._tables.webhook_deliveries, delivery))
@@ -254,6 +263,33 @@ class TransactionStore:
         except ClientError as error:
             _raise_cancellation(error, transaction, layout)
         return after(transaction, update, move)
+
+    def _share_update(self, share: RouteShare, at: datetime) -> dict[str, Any]:
+        """A deposit's share of a payout's route, pinned to the version the
+        route was checked at (a change since is RouteChanged: check again)."""
+        return {
+            "Update": {
+                "TableName": self._tables.transactions,
+                "Key": {"transaction_id": s(share.deposit_id)},
+                "UpdateExpression": (
+                    "SET #returns = :returns, #version = #version + :one, #updated_at = :now"
+                ),
+                "ConditionExpression": "#version = :version AND #type = :deposit",
+                "ExpressionAttributeNames": {
+                    "#returns": "payout_returns",
+                    "#version": "version",
+                    "#updated_at": "updated_at",
+                    "#type": "type",
+                },
+                "ExpressionAttributeValues": {
+                    ":returns": serialize_value(dict(share.payout_returns)),
+                    ":one": n(1),
+                    ":now": s(format_timestamp(at)),
+                    ":version": n(share.version),
+                    ":deposit": s(TransactionType.DEPOSIT.value),
+                },
+            }
+        }
 
     def record_unchanged(self, transaction: Transaction, delivery: WebhookDelivery) -> None:
         """Store a delivery that changes nothing, only while the transaction is still
@@ -293,6 +329,7 @@ class _Layout:
     delivery: int | None = None
     kind: LedgerKind | None = None
     counters: int | None = None  # the first deposit-limit release, the rest follow it
+    shares: tuple[int, int] | None = None  # the first route share's index, and how many
 
 
 def _raise_cancellation(
@@ -324,6 +361,10 @@ def _raise_cancellation(
         raise TransitionRefused(current) from error
     if failed(layout.ledger) is not None:
         raise AlreadyApplied() from error
+    if layout.shares is not None:
+        first, count = layout.shares
+        if any(failed(index) is not None for index in range(first, first + count)):
+            raise RouteChanged() from error
     if layout.counters is not None and any(
         failed(index) is not None
         for index in range(layout.counters, layout.counters + len(transaction.counted_in))

@@ -17,10 +17,10 @@ from cashier_core.errors import CashierError
 from cashier_core.models import LedgerKind
 from cashier_core.statuses import Status
 from cashier_core.withdrawals import cancel_withdrawal
-from tests.attack13_pending.helpers import ALICE, BOB_OPS, approve, balance, set_brand, withdraw
 from tests.support.backoffice import OPERATOR, BackOffice
 from tests.support.customer_api import CustomerApi
 from tests.support.lambdas import load_function
+from tests.support.withdrawals import ALICE, BOB_OPS, approve, balance, set_brand, withdraw
 
 Action = Callable[[ModuleType, str], str]
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 import pytest
 
 from cashier_core.statuses import Status
-from cashier_local import template
-from tests.attack13_pending.helpers import (
+from tests.support.backoffice import OPERATOR, BackOffice
+from tests.support.customer_api import CustomerApi
+from tests.support.lifecycle import Lifecycle
+from tests.support.withdrawals import (
     BOB_OPS,
     approve,
     balance,
@@ -17,9 +18,6 @@ from tests.attack13_pending.helpers import (
     set_brand,
     withdraw,
 )
-from tests.support.backoffice import OPERATOR, BackOffice
-from tests.support.customer_api import CustomerApi
-from tests.support.lifecycle import Lifecycle
 
 
 @pytest.fixture
@@ -116,22 +114,52 @@ def test_spellings_of_the_first_approvers_principal_do_not_count_as_a_second_per
     assert api.aws.transactions().get(withdrawal).status is Status.MANUAL_REVIEW, (status, body)
 
 
-def _trust(role_id: str) -> dict[str, object]:
-    role = template.load_template()["Resources"][role_id]["Properties"]
-    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
-    return dict(trust)
-
-
-@pytest.mark.parametrize("role_id", ["BackOfficeOperatorRole", "BackOfficeReviewerRole"])
-def test_the_source_identity_is_bound_to_the_caller_not_chosen_freely(role_id: str) -> None:
-    """Four eyes compares principals whose session name equals the source
-    identity; nothing ties the source identity to who signs in, so one operator
-    assumes the payout role twice (SourceIdentity ops-alice, then ops-x) and
-    is two approvers. AWS's pattern: sts:SourceIdentity = ${aws:username} (IAM
-    users) or a source identity set by the IdP (SAML) and carried over."""
-    condition = json.dumps(_trust(role_id)["Condition"])
-    bound = any(
-        variable in condition
-        for variable in ("${aws:username}", "${aws:userid}", "${aws:PrincipalTag/", "${saml:")
+def test_the_second_approver_naming_another_route_is_route_not_approved(
+    api: CustomerApi, lifecycle: Lifecycle, backoffice: BackOffice
+) -> None:
+    deposit = credited(lifecycle, "30.00")
+    withdrawal = withdraw(api, "30.00")
+    assert approve(backoffice, withdrawal, route={deposit.transaction_id: "30.00"})[0] == 200
+    status, body = approve(
+        backoffice, withdrawal, principal=BOB_OPS, route={"withdrawal_method": "30.00"}
     )
-    assert bound, f"source identity is free-form: {condition}"
+    assert (status, body["error"]["code"]) == (409, "route_not_approved")
+    # The same route in another spelling of its amounts is the same route.
+    status, body = approve(
+        backoffice, withdrawal, principal=BOB_OPS, route={deposit.transaction_id: "30"}
+    )
+    assert status == 200, body
+    done = api.aws.transactions().get(withdrawal)
+    assert done.payout_route == {deposit.transaction_id: "30.00"}
+    assert api.aws.transactions().get(deposit.transaction_id).payout_returns == {
+        withdrawal: "30.00"
+    }
+
+
+def test_a_first_approval_needs_no_reference_and_the_payout_needs_one(
+    api: CustomerApi, backoffice: BackOffice
+) -> None:
+    withdrawal = withdraw(api, "60.00")
+    status, body = backoffice.call(
+        "BackOfficeApproveWithdrawalFunction", path_id=withdrawal, body={"note": "KYC ok"}
+    )
+    assert (status, body["transaction"]["status_name"]) == (200, "manual_review")
+    status, body = backoffice.call(
+        "BackOfficeApproveWithdrawalFunction",
+        path_id=withdrawal,
+        body={"note": "paid"},
+        principal=BOB_OPS,
+    )
+    assert (status, body["error"]["code"]) == (422, "payout_reference_required")
+    assert approve(backoffice, withdrawal, principal=BOB_OPS, reference="PO-B")[0] == 200
+    assert api.aws.transactions().get(withdrawal).provider_reference == "PO-B"
+
+
+def test_a_begun_four_eyes_approval_completes_as_one_after_the_threshold_is_lifted(
+    api: CustomerApi, backoffice: BackOffice
+) -> None:
+    withdrawal = withdraw(api, "60.00")
+    assert approve(backoffice, withdrawal)[0] == 200
+    set_brand(api, second_approval_over={})
+    status, body = approve(backoffice, withdrawal)
+    assert (status, body["error"]["code"]) == (409, "second_approver_required")

@@ -1,4 +1,4 @@
-"""Shared steps of the attack13 reproducers (real handlers against moto)."""
+"""Shared steps of the withdrawal tests (real handlers against moto)."""
 
 from __future__ import annotations
 

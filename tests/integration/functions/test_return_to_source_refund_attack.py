@@ -9,10 +9,10 @@ from decimal import Decimal
 
 import pytest
 
-from tests.attack13_pending.helpers import approve, balance, credited, ledger_sum, withdraw
 from tests.support.backoffice import BackOffice
 from tests.support.customer_api import CustomerApi
 from tests.support.lifecycle import Lifecycle
+from tests.support.withdrawals import approve, balance, credited, ledger_sum, withdraw
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from cashier_core.statuses import Status
-from tests.attack13_pending.helpers import approve, credited, withdraw
 from tests.support.backoffice import BackOffice
 from tests.support.customer_api import CustomerApi
 from tests.support.lifecycle import Lifecycle
+from tests.support.withdrawals import approve, credited, withdraw
 
 
 @pytest.fixture

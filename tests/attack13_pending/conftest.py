@@ -1,1 +1,0 @@
-from tests.integration.conftest import api, atomic_moto, aws, lifecycle  # noqa: F401
