@@ -1,17 +1,21 @@
 """The BackOffice withdrawal view over real HTTP: after a card deposit is
 credited through the hosted page, a withdrawal's view suggests refunding it
-first, and approving records the chosen route."""
+first, approving records the chosen route, and the provider's report of
+that card refund moves no money again."""
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from decimal import Decimal
 
 import pytest
 
+from cashier_providers import signing
 from tests.e2e.conftest import LocalStack
 from tests.e2e.test_backoffice import AS_OPERATOR
-from tests.e2e.test_walkthroughs import deposit, press, status_of
+from tests.e2e.test_walkthroughs import balance, deposit, press, status_of
 
 pytestmark = pytest.mark.e2e
 
@@ -56,3 +60,48 @@ def test_the_view_suggests_the_card_first_and_approval_records_the_route(
     ).json()
     [mine] = [t for t in history["transactions"] if t["transaction_id"] == withdrawal]
     assert "payout_details" not in mine and "payout_route" not in mine
+
+
+def test_the_providers_report_of_the_card_refund_that_paid_a_withdrawal_debits_nothing(
+    stack: LocalStack,
+) -> None:
+    created = deposit(stack, amount="12.00")
+    press(stack, created, "pay")
+    card = created["transaction"]["transaction_id"]
+    status_of(stack, card, 3)
+    held = stack.http.post(
+        "/cashier/withdrawal",
+        token=stack.token("alice"),
+        headers={"Idempotency-Key": f"e2e-{uuid.uuid4().hex}"},
+        body={"account_id": "acc-alice-usd", "amount": "12.00", "currency": "USD",
+              "payout_details": {"iban": "DE89370400440532013000"}},
+    )  # fmt: skip
+    assert held.status == 201, held.body
+    withdrawal = held.json()["transaction"]["transaction_id"]
+    approved = stack.http.post(
+        f"/backoffice/withdrawals/{withdrawal}/approve",
+        headers=AS_OPERATOR,
+        body={"payout_reference": "PO-RTS-REFUND", "route": {card: "12.00"}},
+    )
+    assert approved.status == 200, approved.body
+    after_payout = balance(stack)
+
+    secret = stack.resources["provider_secrets"]["cashier/webhooks/brand-alpha/sandbox"][
+        "webhook_secrets"
+    ][0]
+    body = json.dumps({"event_id": f"evt_{uuid.uuid4().hex}", "transaction_id": card,
+                       "status": "refunded", "amount": "12.00", "currency": "USD"}).encode()  # fmt: skip
+    for _ in range(2):  # the provider retries: the same event twice
+        answer = stack.http.post("/cashier/webhook/sandbox", body=body,
+                                 headers={"X-Sandbox-Signature": signing.sign(body, secret, int(time.time()))})  # fmt: skip
+        assert answer.status == 200, answer.body
+    status_of(stack, card, 7)
+    assert balance(stack) == after_payout
+    failed = stack.http.post(
+        f"/backoffice/withdrawals/{withdrawal}/payout-failed",
+        headers=AS_OPERATOR,
+        body={"reason": "bounced"},
+    )
+    assert (failed.status, failed.json()["error"]["code"]) == (409, "payout_returned_to_source")
+    report = stack.http.post("/backoffice/accounts/acc-alice-usd/reconcile", headers=AS_OPERATOR)
+    assert report.json()["difference"] == "0.00"
