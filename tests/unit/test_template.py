@@ -330,8 +330,16 @@ def test_only_named_operators_with_mfa_and_their_own_name_as_source_identity_ass
         assert set(equals) == {"sts:SourceIdentity", "sts:RoleSessionName"}
         assert equals["sts:SourceIdentity"] == equals["sts:RoleSessionName"]
         bound_to.append(equals["sts:SourceIdentity"])
-        assert set(condition) == {"Bool", "StringEquals"}
     assert bound_to == ["${aws:username}", "${aws:PrincipalTag/CashierOperator}"]
+    by_user, by_tag = (statement["Condition"] for statement in statements)
+    # One name per person: a user carrying the tag is refused by the user-name
+    # statement, and the tag is trusted only on Identity Center's own roles.
+    assert set(by_user) == {"Bool", "Null", "StringEquals"}
+    assert by_user["Null"] == {"aws:PrincipalTag/CashierOperator": "true"}
+    assert set(by_tag) == {"Bool", "ArnLike", "StringEquals"}
+    assert by_tag["ArnLike"] == {
+        "aws:PrincipalArn": "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*"
+    }
     assert DOC["Parameters"]["BackOfficeOperatorPrincipals"]["Type"] == "CommaDelimitedList"
     assert "Default" not in DOC["Parameters"]["BackOfficeOperatorPrincipals"]
     [statement] = role["Policies"][0]["PolicyDocument"]["Statement"]

@@ -259,8 +259,8 @@ def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move
             target=final,
             needs_person=True,
         )
-    if report.effect is ProviderEffect.REFUND and money.awaiting_return > 0:
-        return _refund_to_source(transaction, report, money, reference, reported)
+    if money.awaiting_return > 0 and (money.on_account > 0 or status is S.CREDITED):
+        return _return_to_source(transaction, report, money, reference, reported)
     if money.on_account > 0 or status is S.CREDITED:
         return _reversal_on_account(transaction, report, money, reference, reported)
     return _reversal_before_credit(transaction, report, money, reference, reported)
@@ -338,17 +338,20 @@ def _reversal_on_account(
     )
 
 
-def _refund_to_source(
+def _return_to_source(
     transaction: Transaction,
     report: ProviderReport,
     money: DepositMoney,
     reference: str | None,
     reported: Decimal | None,
 ) -> Move:
-    """A refund of a deposit an approved withdrawal routed money back to: up to
-    what the routes await, it is that payout (the withdrawal's hold already took
-    it from the account: recorded, no ledger entry); only the rest is a refund
-    taken from the account like any other. Unnamed, a refund is all that is left."""
+    """A refund or chargeback of a deposit an approved withdrawal routed money
+    back to: up to what the routes await, the money went back to the card as
+    that payout (the withdrawal's hold already took it from the account:
+    recorded, no ledger entry); only the rest is taken from the account like
+    any reversal. A chargeback counts too: the card has the money, and the
+    refund the route meant can no longer be made. Unnamed, it is all that is left."""
+    kind = _REVERSALS[report.effect]
     currency = transaction.currency
     said = f"provider reported {report.raw_status}"
     awaiting, reversible = money.awaiting_return, money.reversible
@@ -358,32 +361,28 @@ def _refund_to_source(
     taken = min(rest, reversible)
     left = reversible - taken + awaiting - to_source
     note = f"{said}: {_money(to_source, currency)} returned to source (a withdrawal's payout)"
+    ledger: LedgerKind | None = None
+    entry_id: str | None = None
     if taken > 0:
         note += f"; {_money(taken, currency)} reversed"
         record = MoneyRecord(MoneyEffect.REVERSAL, taken, reference, to_source=to_source)
-        ledger, entry_id = (
-            LedgerKind.REVERSAL,
-            _reversal_entry_id(transaction, money.reversals, reference),
-        )
+        ledger = LedgerKind.REVERSAL
+        entry_id = _reversal_entry_id(transaction, money.reversals, reference)
     else:
         record = MoneyRecord(MoneyEffect.RETURNED_TO_SOURCE, to_source, reference)
-        ledger, entry_id = None, None
     if rest > reversible:
-        over = f"{_money(rest - reversible, currency)} more than is left was refunded"
+        over = f"{_money(rest - reversible, currency)} more than is left was taken"
         move = _apply(
             transaction,
             S.MANUAL_REVIEW,
-            R.PARTIALLY_REFUNDED,
+            kind.part,
             f"{note}; {over}",
             ledger=ledger,
             money=record,
             entry_id=entry_id,
         )
         return _replace_person(move)
-    if left == 0:
-        target, code = S.REFUNDED, R.REFUNDED
-    else:
-        target, code = transaction.status, R.PARTIALLY_REFUNDED
+    target, code = (kind.final, kind.whole) if left == 0 else (transaction.status, kind.part)
     return _apply(transaction, target, code, note, ledger=ledger, money=record, entry_id=entry_id)
 
 
@@ -435,7 +434,7 @@ def _provider_reinstated(transaction: Transaction, report: ProviderReport) -> Mo
     elif refund:
         cap = money.refunds_standing
     else:
-        cap = money.reinstatable
+        cap = money.dispute_reinstatable
     cap = min(cap, money.reinstatable)
     if transaction.status in _NOT_PAID or cap <= 0:
         return Move(Outcome.RECORD, note=f"{said}: nothing taken back is left to return")

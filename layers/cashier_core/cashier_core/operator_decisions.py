@@ -14,6 +14,7 @@ from decimal import Decimal
 from cashier_core.models import LedgerKind, Transaction
 from cashier_core.moves import (
     FieldValue,
+    LedgerMovement,
     Move,
     Outcome,
     RouteShare,
@@ -22,7 +23,7 @@ from cashier_core.moves import (
     money_text,
     refuse,
 )
-from cashier_core.positions import deposit_money
+from cashier_core.positions import deposit_money, routed_back
 from cashier_core.return_to_source import BY_WITHDRAWAL_METHOD
 from cashier_core.signals import OperatorAction, OperatorActionKind
 from cashier_core.statuses import PublicReason, Status, TransactionType
@@ -133,15 +134,18 @@ def _approve_withdrawal(transaction: Transaction, action: OperatorAction) -> Mov
     if reference is None:
         return _refusal(transaction, "no payout reference", PAYOUT_REFERENCE_REQUIRED)
     fields: dict[str, FieldValue] = {"provider_reference": reference, "payout_route": route}
-    shares = _route_shares(transaction, route, action.route_deposits, keep=True)
+    shares = _route_shares(transaction, route, action.route_deposits)
     return replace(move, set_fields=fields, route_shares=shares)
 
 
 def _fail_payout(transaction: Transaction, action: OperatorAction) -> Move:
     """The payout did not reach the customer: failed, and the hold goes back.
-    A paid-out route's shares leave its deposits with it, unless the provider
-    already reported a refund of one of them: then the customer may have that
-    money, and failing would pay it twice (payout_returned_to_source)."""
+    A paid-out route's shares leave its deposits with it, except what the
+    provider already reported returned of this withdrawal's share (the card
+    has that money): it stays paid, and only the rest of the hold goes back.
+    What a deposit returned is counted against the other withdrawals' shares
+    first: failing this one says its own payout did not happen. All of it
+    returned: nothing to fail (payout_returned_to_source)."""
     if transaction.status is S.FAILED:
         return already(transaction)
     move = apply(
@@ -154,25 +158,48 @@ def _fail_payout(transaction: Transaction, action: OperatorAction) -> Move:
     )
     if not move.writes or transaction.status is not S.PROVIDER_CONFIRMED:
         return move
-    route = transaction.payout_route
-    routed = [d for d in action.route_deposits if route and d.transaction_id in route]
-    returned = [d.transaction_id for d in routed if deposit_money(d).returned_to_source > 0]
-    if returned:
-        said = f"the provider reported refunds of {', '.join(returned)} on this payout's route"
+    kept = _returned_of_share(transaction, action.route_deposits)
+    returned = sum(kept.values(), Decimal(0))
+    if returned >= transaction.amount:
+        said = "the provider reported all of this payout's route returned to source"
         return _refusal(transaction, said, PAYOUT_RETURNED_TO_SOURCE, S.FAILED)
-    shares = _route_shares(transaction, route, action.route_deposits, keep=False)
-    return replace(move, route_shares=shares)
+    shares = _route_shares(transaction, transaction.payout_route, action.route_deposits, kept)
+    if returned == 0:
+        return replace(move, route_shares=shares)
+    currency = transaction.currency
+    note = (
+        f"{action.note}: {money_text(returned, currency)} was returned to source and stays"
+        f" paid; {money_text(transaction.amount - returned, currency)} goes back"
+    )
+    release = LedgerMovement(LedgerKind.HOLD_RELEASE, transaction.amount - returned)
+    return replace(move, note=note, ledger=release, route_shares=shares)
+
+
+def _returned_of_share(
+    withdrawal: Transaction, deposits: Sequence[Transaction]
+) -> dict[str, Decimal]:
+    """Of this withdrawal's share on each routed deposit, what the provider
+    reported returned, counting the deposit's returns against the other
+    withdrawals' shares first."""
+    kept: dict[str, Decimal] = {}
+    for deposit in deposits:
+        share = Decimal((deposit.payout_returns or {}).get(withdrawal.transaction_id, "0"))
+        others = routed_back(deposit) - share
+        mine = min(share, max(deposit_money(deposit).returned_to_source - others, Decimal(0)))
+        if mine > 0:
+            kept[deposit.transaction_id] = mine
+    return kept
 
 
 def _route_shares(
     withdrawal: Transaction,
     route: Mapping[str, str] | None,
     deposits: Sequence[Transaction],
-    *,
-    keep: bool,
+    kept: Mapping[str, Decimal] | None = None,
 ) -> tuple[RouteShare, ...]:
-    """Each routed deposit's payout_returns with this withdrawal's share added
-    (keep) or taken out, pinned to the version the deposit was read at."""
+    """Each routed deposit's payout_returns with this withdrawal's share set to
+    the route's amount (kept None: an approval), or else cut to what `kept`
+    keeps of it (a failure), pinned to the version the deposit was read at."""
     if not route:
         return ()
     by_id = {d.transaction_id: d for d in deposits}
@@ -185,8 +212,10 @@ def _route_shares(
             # The caller reads every deposit its route names; a missing one is a bug.
             raise ValueError(f"route deposit {deposit_id} was not read")
         returns = dict(deposit.payout_returns or {})
-        if keep:
+        if kept is None:
             returns[withdrawal.transaction_id] = amount
+        elif deposit_id in kept:
+            returns[withdrawal.transaction_id] = f"{kept[deposit_id]:f}"
         else:
             returns.pop(withdrawal.transaction_id, None)
         shares.append(RouteShare(deposit_id, deposit.version, returns))

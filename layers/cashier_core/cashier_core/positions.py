@@ -34,6 +34,7 @@ from cashier_core.statuses import PublicReason, Status
 ZERO: Final = Decimal(0)
 # The codes under which a refund (not a dispute) is recorded.
 REFUND_CODES: Final = frozenset({PublicReason.REFUNDED, PublicReason.PARTIALLY_REFUNDED})
+CHARGEBACK_CODES: Final = frozenset({PublicReason.CHARGEBACK, PublicReason.PARTIAL_CHARGEBACK})
 _TAKEN: Final = (MoneyEffect.REVERSAL, MoneyEffect.REVERSED_BEFORE_CREDIT)
 
 
@@ -54,7 +55,8 @@ class DepositMoney:
     taken_by: Mapping[str, Decimal] = field(default_factory=dict)
     returned_of: Mapping[str, Decimal] = field(default_factory=dict)
     routed: Decimal = ZERO
-    returned_to_source: Decimal = ZERO
+    returned_to_source: Decimal = ZERO  # by refunds and by chargebacks
+    charged_back_to_source: Decimal = ZERO  # of that, by chargebacks
 
     @property
     def on_account(self) -> Decimal:
@@ -91,6 +93,13 @@ class DepositMoney:
         return self.taken_back + self.returned_to_source - self.reinstated
 
     @property
+    def dispute_reinstatable(self) -> Decimal:
+        """What a dispute's win naming no movement may return: never a refund's
+        return to source (no dispute took that)."""
+        refunded_to_source = self.returned_to_source - self.charged_back_to_source
+        return max(self.reinstatable - refunded_to_source, ZERO)
+
+    @property
     def refunds_standing(self) -> Decimal:
         """Refunds recorded and not failed: what a running total of refunds is measured against."""
         return self.refunded - self.refunds_failed
@@ -112,10 +121,10 @@ def _legacy(change: StatusChange, previous: Status | None, amount: Decimal) -> M
     return None
 
 
-def deposit_money(transaction: Transaction) -> DepositMoney:  # noqa: PLR0912 - one branch per effect
+def deposit_money(transaction: Transaction) -> DepositMoney:  # noqa: PLR0912, PLR0915 - one branch per effect
     amount = transaction.amount
     credited = reversed_ = before = reinstated = refunded = refunds_failed = ZERO
-    to_source = ZERO
+    to_source = charged_back_to_source = ZERO
     credit_count = reversal_count = refund_failures = 0
     references: set[str] = set()
     taken_by: dict[str, Decimal] = defaultdict(Decimal)
@@ -136,13 +145,20 @@ def deposit_money(transaction: Transaction) -> DepositMoney:  # noqa: PLR0912 - 
             continue
         if change.money_reference:
             references.add(change.money_reference)
-        if change.money_to_source:
-            to_source += change.money_to_source
-            refunded += change.money_to_source
-        if effect is MoneyEffect.RETURNED_TO_SOURCE:
-            to_source += moved
-            refunded += moved
-        elif effect is MoneyEffect.CREDIT:
+        # What a refund or a chargeback sent back as a payout's return to source
+        # (no ledger entry): it was taken back all the same, by its movement.
+        sent = (change.money_to_source or ZERO) + (
+            moved if effect is MoneyEffect.RETURNED_TO_SOURCE else ZERO
+        )
+        if sent:
+            to_source += sent
+            if change.code in CHARGEBACK_CODES:
+                charged_back_to_source += sent
+            else:
+                refunded += sent
+            if change.money_reference:
+                taken_by[change.money_reference] += sent
+        if effect is MoneyEffect.CREDIT:
             credited += moved
             credit_count += 1
         elif effect in _TAKEN:
@@ -157,7 +173,7 @@ def deposit_money(transaction: Transaction) -> DepositMoney:  # noqa: PLR0912 - 
                 change.code is None and change.status is Status.REFUNDED
             ):
                 refunded += moved
-        else:
+        elif effect is MoneyEffect.REINSTATED:
             reinstated += moved
             if change.money_returns:
                 returned_of[change.money_returns] += moved
@@ -180,6 +196,7 @@ def deposit_money(transaction: Transaction) -> DepositMoney:  # noqa: PLR0912 - 
         returned_of=dict(returned_of),
         routed=routed_back(transaction),
         returned_to_source=to_source,
+        charged_back_to_source=charged_back_to_source,
     )
 
 

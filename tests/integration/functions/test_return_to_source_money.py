@@ -104,12 +104,12 @@ def test_the_same_refund_delivered_again_changes_nothing(
     assert balance(api) == START == ledger_sum(api)
 
 
-def test_a_chargeback_takes_only_what_the_routes_left_on_the_account(
+def test_a_chargeback_of_a_routed_deposit_is_the_payouts_return_then_a_reversal(
     api: CustomerApi, lifecycle: Lifecycle, backoffice: BackOffice
 ) -> None:
-    """30.00 deposited, 20.00 routed back by a payout; a chargeback of the
-    whole 30.00 can take only the 10.00 still on the account from it; a person
-    looks at the rest."""
+    """30.00 deposited, 20.00 routed back by a payout; a chargeback of the whole
+    30.00 gave the card the payout's 20.00 (the hold paid it) and takes only
+    the other 10.00 from the account."""
     deposit = credited(lifecycle, "30.00")
     _paid_back(api, lifecycle, backoffice, deposit.transaction_id, "20.00")
     chargeback = lifecycle.sandbox_body(
@@ -117,8 +117,9 @@ def test_a_chargeback_takes_only_what_the_routes_left_on_the_account(
     )
     assert lifecycle.sandbox_webhook(chargeback)[0] == 200
     stored = lifecycle.transaction(deposit.transaction_id)
-    assert deposit_money(stored).reversed == Decimal("10.00")
-    assert stored.status is Status.MANUAL_REVIEW
+    money = deposit_money(stored)
+    assert (money.reversed, money.charged_back_to_source) == (Decimal("10.00"), Decimal("20.00"))
+    assert stored.status is Status.CHARGEBACK
     assert balance(api) == START == ledger_sum(api)
 
 
