@@ -259,8 +259,6 @@ def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move
             target=final,
             needs_person=True,
         )
-    if money.awaiting_return > 0 and (money.on_account > 0 or status is S.CREDITED):
-        return _return_to_source(transaction, report, money, reference, reported)
     if money.on_account > 0 or status is S.CREDITED:
         return _reversal_on_account(transaction, report, money, reference, reported)
     return _reversal_before_credit(transaction, report, money, reference, reported)
@@ -291,99 +289,82 @@ def _reversal_on_account(
     reference: str | None,
     reported: Decimal | None,
 ) -> Move:
-    """Money on the account: the reported amount is reversed (its own ledger
-    entry), never more than is on the account."""
+    """Money on the account: what the provider took back is, in this order,
+    - a payout's return to source, up to what approved withdrawals' routes
+      await (their holds already took it from the account: no ledger entry; a
+      chargeback counts too, the card has the money);
+    - reversed from the account (its own ledger entry), never more than this
+      deposit left there beside its routes (positions.reversible);
+    - taken from what still waits to be re-credited (money that came back and
+      a person has not credited yet: recorded, so that credit owes less).
+    Anything beyond is more than the deposit has: a person is alarmed.
+    Unnamed, it is all that is left."""
     kind = _REVERSALS[report.effect]
-    final, code_whole, code_part = kind.final, kind.whole, kind.part
-    # What a withdrawal routed back to this deposit is no longer this deposit's
-    # on the account: its hold took it (positions.reversible).
-    status, on_account = transaction.status, money.reversible
-    said = f"provider reported {report.raw_status}"
-    asked = on_account if reported is None else reported
-    taken = min(asked, on_account)
-    left = on_account - taken + money.awaiting_return
-    entry_id = _reversal_entry_id(transaction, money.reversals, reference)
-    record = MoneyRecord(MoneyEffect.REVERSAL, taken, reference)
-    if asked > on_account or taken <= 0:
-        note = (
-            f"{said}: {_money(asked, transaction.currency)} is more than the "
-            f"{_money(on_account, transaction.currency)} left on the account"
-        )
-        if taken <= 0:
-            return _replace_person(_apply(transaction, S.MANUAL_REVIEW, R.UNDER_REVIEW, note))
-        move = _apply(
-            transaction,
-            S.MANUAL_REVIEW,
-            code_part,
-            f"{note}; {_money(taken, transaction.currency)} reversed",
-            ledger=LedgerKind.REVERSAL,
-            money=record,
-            entry_id=entry_id,
-        )
-        return _replace_person(move)
-    if left == 0:
-        target, code = final, code_whole
-    else:
-        stays = status in (S.CREDITED, S.MANUAL_REVIEW)
-        target, code = (status if stays else S.MANUAL_REVIEW), code_part
-    note = f"{said}: {_money(taken, transaction.currency)} reversed"
-    return _apply(
-        transaction,
-        target,
-        code,
-        note,
-        ledger=LedgerKind.REVERSAL,
-        money=record,
-        entry_id=entry_id,
-    )
-
-
-def _return_to_source(
-    transaction: Transaction,
-    report: ProviderReport,
-    money: DepositMoney,
-    reference: str | None,
-    reported: Decimal | None,
-) -> Move:
-    """A refund or chargeback of a deposit an approved withdrawal routed money
-    back to: up to what the routes await, the money went back to the card as
-    that payout (the withdrawal's hold already took it from the account:
-    recorded, no ledger entry); only the rest is taken from the account like
-    any reversal. A chargeback counts too: the card has the money, and the
-    refund the route meant can no longer be made. Unnamed, it is all that is left."""
-    kind = _REVERSALS[report.effect]
-    currency = transaction.currency
+    currency, status = transaction.currency, transaction.status
     said = f"provider reported {report.raw_status}"
     awaiting, reversible = money.awaiting_return, money.reversible
     asked = awaiting + reversible if reported is None else reported
     to_source = min(asked, awaiting)
-    rest = asked - to_source
-    taken = min(rest, reversible)
-    left = reversible - taken + awaiting - to_source
-    note = f"{said}: {_money(to_source, currency)} returned to source (a withdrawal's payout)"
-    ledger: LedgerKind | None = None
-    entry_id: str | None = None
-    if taken > 0:
-        note += f"; {_money(taken, currency)} reversed"
-        record = MoneyRecord(MoneyEffect.REVERSAL, taken, reference, to_source=to_source)
-        ledger = LedgerKind.REVERSAL
-        entry_id = _reversal_entry_id(transaction, money.reversals, reference)
-    else:
-        record = MoneyRecord(MoneyEffect.RETURNED_TO_SOURCE, to_source, reference)
-    if rest > reversible:
-        over = f"{_money(rest - reversible, currency)} more than is left was taken"
+    taken = min(asked - to_source, reversible)
+    excess = asked - to_source - taken
+    before = min(excess, max(money.to_credit, Decimal(0)))
+    over = excess - before
+    parts = [
+        f"{_money(amount, currency)} {what}"
+        for amount, what in (
+            (to_source, "returned to source (a withdrawal's payout)"),
+            (taken, "reversed"),
+            (before, "taken from what waits to be re-credited"),
+        )
+        if amount > 0
+    ]
+    note = f"{said}: {'; '.join(parts)}" if parts else said
+    record, ledger, entry_id = _taken(transaction, money, reference, to_source, taken, before)
+    if over > 0 or record is None:
+        note += (
+            f"; {_money(asked, currency)} is more than the "
+            f"{_money(asked - over, currency)} left of the deposit"
+        )
+        code = kind.part if record is not None else R.UNDER_REVIEW
         move = _apply(
-            transaction,
-            S.MANUAL_REVIEW,
-            kind.part,
-            f"{note}; {over}",
-            ledger=ledger,
-            money=record,
-            entry_id=entry_id,
+            transaction, S.MANUAL_REVIEW, code, note, ledger=ledger, money=record, entry_id=entry_id
         )
         return _replace_person(move)
-    target, code = (kind.final, kind.whole) if left == 0 else (transaction.status, kind.part)
+    left = reversible - taken + awaiting - to_source
+    if left == 0 and money.to_credit - before <= 0:
+        target, code = kind.final, kind.whole
+    else:
+        stays = status in (S.CREDITED, S.MANUAL_REVIEW)
+        target, code = (status if stays else S.MANUAL_REVIEW), kind.part
     return _apply(transaction, target, code, note, ledger=ledger, money=record, entry_id=entry_id)
+
+
+def _taken(  # noqa: PLR0917 - the three parts, named where it is called
+    transaction: Transaction,
+    money: DepositMoney,
+    reference: str | None,
+    to_source: Decimal,
+    taken: Decimal,
+    before: Decimal,
+) -> tuple[MoneyRecord | None, LedgerKind | None, str | None]:
+    """The one history record (and ledger entry, when the account pays) of a
+    reversal's three parts (see _reversal_on_account)."""
+    part_before = before or None
+    if taken > 0:
+        entry_id = _reversal_entry_id(transaction, money.reversals, reference)
+        record = MoneyRecord(
+            MoneyEffect.REVERSAL, taken, reference, to_source=to_source or None,
+            before_credit=part_before,
+        )  # fmt: skip
+        return record, LedgerKind.REVERSAL, entry_id
+    if to_source > 0:
+        record = MoneyRecord(
+            MoneyEffect.RETURNED_TO_SOURCE, to_source, reference, before_credit=part_before
+        )
+        return record, None, None
+    if before > 0:
+        return MoneyRecord(MoneyEffect.REVERSED_BEFORE_CREDIT, before, reference), None, None
+    return None, None, None
 
 
 def _reversal_before_credit(

@@ -137,6 +137,9 @@ class StatusChange(DomainModel):
     # Of a reversal, the part that was a withdrawal's return to source (no
     # ledger entry: the withdrawal's hold took it). RETURNED_TO_SOURCE when all of it was.
     money_to_source: Decimal | None = None
+    # Of a reversal, the part taken from what waited to be re-credited (no
+    # ledger entry: the re-credit owes that much less).
+    money_before_credit: Decimal | None = None
 
     @property
     def public_reason(self) -> PublicReason:

@@ -63,6 +63,9 @@ class MoneyRecord:
     returns: str | None = None  # REINSTATED: the movement whose money came back
     # A REVERSAL's part that was a withdrawal's return to source (no ledger entry).
     to_source: Decimal | None = None
+    # A REVERSAL's (or RETURNED_TO_SOURCE's) part taken from what waited to be
+    # re-credited (no ledger entry: the credit owes that much less).
+    before_credit: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

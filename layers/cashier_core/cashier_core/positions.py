@@ -158,6 +158,12 @@ def deposit_money(transaction: Transaction) -> DepositMoney:  # noqa: PLR0912, P
                 refunded += sent
             if change.money_reference:
                 taken_by[change.money_reference] += sent
+        if change.money_before_credit:
+            before += change.money_before_credit
+            if change.money_reference:
+                taken_by[change.money_reference] += change.money_before_credit
+            if change.code in REFUND_CODES:
+                refunded += change.money_before_credit
         if effect is MoneyEffect.CREDIT:
             credited += moved
             credit_count += 1

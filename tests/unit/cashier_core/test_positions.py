@@ -63,6 +63,7 @@ def write(transaction: Transaction, move: Move) -> Transaction:
         money_reference=money.reference if money else None,
         money_returns=money.returns if money else None,
         money_to_source=money.to_source if money else None,
+        money_before_credit=money.before_credit if money else None,
     )
     return transaction.model_copy(
         update={
@@ -297,3 +298,29 @@ def test_a_running_total_beyond_the_route_reverses_only_the_rest() -> None:
     )
     deposit = write(deposit, move)
     assert decide(deposit, refund("100.00", None, cumulative=True)).outcome.value == "already"
+
+
+def test_a_second_chargeback_before_the_recredit_takes_from_what_waits_not_twice() -> None:
+    """40.00 charged back (reversed), then won (40.00 waits to be re-credited);
+    a second chargeback of all 100.00 before a person credits: 60.00 is
+    reversed from the account and 40.00 from what waits, so nothing is owed."""
+    deposit = credited()
+    first = ProviderReport(
+        "sandbox", ProviderEffect.CHARGEBACK, "cb", Decimal("40.00"), "USD", movement_reference="c1"
+    )
+    deposit = write(deposit, decide(deposit, first))
+    won = ProviderReport(
+        "sandbox", ProviderEffect.REINSTATED, "won", Decimal("40.00"), "USD",
+        movement_reference="w1", reinstates="c1",
+    )  # fmt: skip
+    deposit = write(deposit, decide(deposit, won))
+    assert deposit_money(deposit).to_credit == Decimal("40.00")
+    second = ProviderReport(
+        "sandbox", ProviderEffect.CHARGEBACK, "cb2", AMOUNT, "USD", movement_reference="c2"
+    )
+    move = decide(deposit, second)
+    assert move.ledger is not None and move.money is not None
+    assert (move.ledger.amount, move.money.before_credit) == (Decimal("60.00"), Decimal("40.00"))
+    assert (move.target, move.needs_person) == (Status.CHARGEBACK, False)
+    deposit = write(deposit, move)
+    assert deposit_money(deposit).to_credit == 0

@@ -115,6 +115,7 @@ def status_update(
         money_reference=money.reference if money else None,
         money_returns=money.returns if money else None,
         money_to_source=money.to_source if money else None,
+        money_before_credit=money.before_credit if money else None,
     )
     names = {
         "#status": "status",
