@@ -118,6 +118,10 @@ class OperatorTransaction(Reply):
     reversed_amount: str | None = None
     reinstated_amount: str | None = None
     to_credit: str | None = None
+    # Return to source: approved withdrawals' shares of this deposit (withdrawal
+    # id -> amount to refund to it), and what the provider reported of them.
+    payout_returns: dict[str, str] | None = None
+    returned_to_source_amount: str | None = None
 
     @classmethod
     def of(cls, transaction: Transaction) -> Self:
@@ -137,6 +141,8 @@ class OperatorTransaction(Reply):
             reversed_amount=shown_money(money.taken_back) if money else None,
             reinstated_amount=shown_money(money.reinstated) if money else None,
             to_credit=shown_money(max(money.to_credit, Decimal(0))) if money else None,
+            payout_returns=transaction.payout_returns,
+            returned_to_source_amount=shown_money(money.returned_to_source) if money else None,
             customer_id=transaction.customer_id,
             brand_id=transaction.brand_id,
             waiting_reason=transaction.history[-1].reason if transaction.history else "",

@@ -2,12 +2,13 @@
 notifications may carry no amount), webhooks (duplicated, reordered, tampered,
 with other money or none), credit redeliveries, crashes, injected throttling and
 conflicts, sweeps, janitor runs, BackOffice resolving reviewed deposits, and
-withdrawals through approval, rejection and failed payouts with late provider
+withdrawals through approval (with return-to-source routes), rejection and failed
+payouts, refunds and chargebacks of routed deposits, late provider
 events naming them, through the real handlers against moto, beside a small
 reference model of every status and of the balance.
 
 After every step: the account's balance equals the sum of its ledger entries
-and the model's balance; every deposit-limit counter holds exactly what the
+and the model's balance; every deposit's route shares are the model's; every deposit-limit counter holds exactly what the
 model's counted, unreleased deposits add up to, and no period's counted sum
 or number exceeds its limit (each example's customer has a tight self-limit, so
 deposits are refused with deposit_limit_exceeded exactly when the model says); every status is the model's; no deposit is credited
@@ -60,6 +61,7 @@ from cashier_core.models import (
     TradingAccount,
     Transaction,
 )
+from cashier_core.return_to_source import BY_WITHDRAWAL_METHOD
 from cashier_core.statuses import INITIAL_STATUS, Status, can_transition
 from cashier_core.storage.codec import from_item, to_item
 from cashier_core.storage.limits import DepositLimitStore, limit_counter_id
@@ -121,6 +123,11 @@ class ModelDeposit:
     reversed: Decimal = Decimal(0)  # taken back from the account
     before_credit: Decimal = Decimal(0)  # taken back by the provider before any credit
     reinstated: Decimal = Decimal(0)  # came back after a reversal
+    # Return to source: approved withdrawals' shares of this deposit, and what
+    # refunds or chargebacks of it were those payouts' returns (no ledger entry).
+    shares: dict[str, Decimal] = field(default_factory=dict)
+    to_source: Decimal = Decimal(0)
+    to_source_by_refund: Decimal = Decimal(0)
 
     # Counted towards the deposit limits (created through the API), in these periods;
     # released once it has been failed or cancelled (and never counted again).
@@ -135,6 +142,10 @@ class ModelDeposit:
     @property
     def to_credit(self) -> Decimal:
         return self.amount - self.before_credit + self.reinstated - self.credited
+
+    @property
+    def routed(self) -> Decimal:
+        return sum(self.shares.values(), Decimal(0))
 
     def reported(self, money: str) -> Decimal | None:
         """The amount an event with `money` carries (None: it carries none)."""
@@ -157,6 +168,9 @@ class ModelWithdrawal:
     phase: str = "review"  # review approved cancelled failed
     stored: Transaction | None = None  # as BackOffice (or the request) last left it
     first_approver: str | None = None  # four eyes: above SECOND_APPROVAL_OVER
+    # Return to source: the route approved (deposit id -> amount), the first
+    # approver's while it waits for the second.
+    route: dict[str, Decimal] = field(default_factory=dict)
     cancelled_by_customer: bool = False
 
 
@@ -195,10 +209,12 @@ def model_webhook(deposit: ModelDeposit, status: str, money: str) -> Decimal:
     return Decimal(0)
 
 
-def model_reversal(deposit: ModelDeposit, status: str, money: str) -> Decimal:
+def model_reversal(
+    deposit: ModelDeposit, status: str, money: str, *, reported: Decimal | None = None
+) -> Decimal:
     """Reversals are amounts: never more than is on the account (issue 12)."""
     phase = deposit.phase
-    reported = deposit.reported(money)
+    reported = deposit.reported(money) if reported is None else reported
     owed = deposit.amount - deposit.before_credit - deposit.reversed + deposit.reinstated
     if phase in ("pending", "failed", "cancelled"):
         # Money leaving before we saw it arrive: a person looks, and what it
@@ -210,12 +226,25 @@ def model_reversal(deposit: ModelDeposit, status: str, money: str) -> Decimal:
         return Decimal(0)  # nothing left: refused and alarmed
     on_account = deposit.on_account
     if on_account > 0 or phase == "credited":
-        asked = on_account if reported is None else reported
-        taken = min(asked, on_account)
+        # In order: what routes await (a payout's return: no money moves), what
+        # the deposit left on the account, what waits to be re-credited.
+        awaiting = max(deposit.routed - deposit.to_source, Decimal(0))
+        reversible = max(on_account - max(deposit.routed, deposit.to_source), Decimal(0))
+        waiting = max(deposit.to_credit, Decimal(0))
+        asked = awaiting + reversible if reported is None else reported
+        to_source = min(asked, awaiting)
+        taken = min(asked - to_source, reversible)
+        before = min(asked - to_source - taken, waiting)
+        over = asked - to_source - taken - before
         deposit.reversed += taken
-        if asked > on_account or taken <= 0:
+        deposit.to_source += to_source
+        deposit.before_credit += before
+        if status == "refunded":
+            deposit.to_source_by_refund += to_source
+        left = reversible - taken + awaiting - to_source
+        if over > 0 or to_source + taken + before == 0:
             deposit.phase = "review"
-        elif on_account - taken == 0:
+        elif left == 0 and waiting - before <= 0:
             deposit.phase = status
         elif phase not in ("credited", "review"):
             deposit.phase = "review"
@@ -233,7 +262,12 @@ def model_reversal(deposit: ModelDeposit, status: str, money: str) -> Decimal:
 
 def model_reinstatement(deposit: ModelDeposit, money: str) -> None:
     """Money taken back came back: a person re-credits it after review."""
-    taken = deposit.reversed + deposit.before_credit - deposit.reinstated
+    # A dispute won returns what was taken back (a chargeback's return to source
+    # included), never a refund's return to source.
+    taken = (
+        deposit.reversed + deposit.before_credit + deposit.to_source - deposit.to_source_by_refund
+        - deposit.reinstated
+    )  # fmt: skip
     if deposit.phase in ("pending", "failed", "cancelled") or taken <= 0:
         return  # nothing was taken back: recorded only
     reported = deposit.reported(money)
@@ -468,6 +502,49 @@ class CashierModel(RuleBasedStateMachine):
         self.deposits.append(
             ModelDeposit(deposit.transaction_id, Decimal(amount), counted_in=deposit.counted_in)
         )
+
+    @rule(amount=st.sampled_from(AMOUNTS))
+    def deposit_paid_and_credited(self, amount: str) -> None:
+        """The common path in one step (a deposit, its success, the worker), so
+        that withdrawals find credited deposits to route back to."""
+        before = len(self.deposits)
+        self.create_deposit(amount)
+        if len(self.deposits) == before:
+            return  # refused by its limit
+        deposit = self.deposits[-1]
+        assert self._post("sandbox", self._event(deposit, "succeeded", "own")) == 200
+        self.balance += model_webhook(deposit, "succeeded", "own")
+        self._drain()
+
+    @precondition(lambda self: any(d.shares for d in self.deposits))
+    @rule(
+        target=deliveries,
+        pick=st.integers(min_value=0),
+        status=st.sampled_from(["refunded", "chargeback"]),
+        money=st.sampled_from(["own", "part", "share"]),
+    )
+    def provider_reports_a_routed_deposit(self, pick: int, status: str, money: str) -> Delivery:
+        """The card refund that pays a routed withdrawal (its share, part, or all
+        of the deposit), or a chargeback of that deposit."""
+        routed = [d for d in self.deposits if d.shares]
+        deposit = routed[pick % len(routed)]
+        if money == "share":
+            amount = min(deposit.shares.values())
+            transaction = self.lifecycle.transaction(deposit.transaction_id)
+            body = self.lifecycle.sandbox_body(transaction, status, amount=f"{amount:f}")
+            delivery = Delivery(deposit, status, "own", body)
+            deposit_reported = amount
+        else:
+            delivery = Delivery(deposit, status, money, self._event(deposit, status, money))
+            deposit_reported = deposit.reported(money) or Decimal(0)
+        assert self._post(deposit.provider, delivery.body) == 200
+        CashierModel.reached[f"{status} of a routed deposit"] += 1
+        before = deposit.to_source
+        self.balance += model_reversal(deposit, status, money, reported=deposit_reported)
+        if deposit.to_source > before:
+            CashierModel.reached["returned to source"] += 1
+        self.swept = False
+        return delivery
 
     # A few are enough for what only Adyen sends (no amount); each more is one
     # more transaction every invariant reads.
@@ -734,37 +811,96 @@ class CashierModel(RuleBasedStateMachine):
         else:
             assert (status, body["error"]["code"]) == (422, "insufficient_funds")
 
+    def _suggested_route(self, withdrawal: ModelWithdrawal) -> dict[str, str] | None:
+        """BackOffice's suggestion, when it returns anything to a deposit."""
+        status, view = self.backoffice.withdrawal(withdrawal.transaction_id)
+        assert status == 200, view
+        route: dict[str, str] = view["suggestion"]["route"]
+        return route if set(route) - {BY_WITHDRAWAL_METHOD} else None
+
+    def _route_fits(self, withdrawal: ModelWithdrawal, route: dict[str, Decimal]) -> bool:
+        """The check an approval makes: each deposit's part within what is left
+        of it (credited, less reversed, less the other withdrawals' shares)."""
+        by_id = {d.transaction_id: d for d in self.deposits}
+        for deposit_id, amount in route.items():
+            deposit = by_id[deposit_id]
+            others = deposit.routed - deposit.shares.get(withdrawal.transaction_id, Decimal(0))
+            if deposit.credited <= 0 or amount > deposit.credited - deposit.reversed - others:
+                return False
+        return True
+
+    def _pay_out(self, withdrawal: ModelWithdrawal) -> None:
+        withdrawal.phase = "approved"
+        by_id = {d.transaction_id: d for d in self.deposits}
+        for deposit_id, amount in withdrawal.route.items():
+            by_id[deposit_id].shares[withdrawal.transaction_id] = amount
+        if withdrawal.route:
+            CashierModel.reached["paid out with a route back to a deposit"] += 1
+
     @precondition(lambda self: self.withdrawals)
-    @rule(pick=st.integers(min_value=0), operator=st.sampled_from(OPERATORS))
-    def backoffice_approves_withdrawal(self, pick: int, operator: str) -> None:
+    @rule(
+        pick=st.integers(min_value=0),
+        operator=st.sampled_from(OPERATORS),
+        with_route=st.booleans(),
+    )
+    def backoffice_approves_withdrawal(self, pick: int, operator: str, with_route: bool) -> None:
         """Four eyes above SECOND_APPROVAL_OVER: a first approval keeps it waiting,
-        the same principal again is refused, another completes it."""
+        the same principal again is refused, another completes it (with the
+        first's route, checked again). A route is BackOffice's suggestion."""
         withdrawal = self.withdrawals[pick % len(self.withdrawals)]
-        status, body = self.backoffice.call(
+        two = withdrawal.amount > SECOND_APPROVAL_OVER
+        # An approval checks the first approver's route again, whoever approves.
+        rechecked = withdrawal.phase == "review" and withdrawal.first_approver is not None
+        route = None
+        if with_route and withdrawal.phase == "review" and withdrawal.first_approver is None:
+            route = self._suggested_route(withdrawal)
+        body: dict[str, Any] = {"payout_reference": f"PAYOUT-{uuid.uuid4().hex[:8]}"}
+        if route is not None:
+            body["route"] = route
+        status, answer = self.backoffice.call(
             "BackOfficeApproveWithdrawalFunction",
             path_id=withdrawal.transaction_id,
-            body={"payout_reference": f"PAYOUT-{uuid.uuid4().hex[:8]}"},
+            body=body,
             principal=operator,
         )
-        two = withdrawal.amount > SECOND_APPROVAL_OVER
-        if withdrawal.phase == "review" and two and withdrawal.first_approver is None:
-            assert (status, body["applied"]) == (200, True), body
-            assert body["transaction"]["awaiting_second_approval"] is True
+        if route is not None:
+            withdrawal.route = {
+                k: Decimal(v) for k, v in route.items() if k != BY_WITHDRAWAL_METHOD
+            }
+        if rechecked and withdrawal.route and not self._route_fits(withdrawal, withdrawal.route):
+            # The first approver's route no longer fits the deposits (one was
+            # reversed or routed meanwhile): the second approval is refused.
+            assert (status, answer["error"]["code"]) == (422, "payout_route_invalid"), answer
+            CashierModel.reached["an approved route no longer fits"] += 1
+        elif withdrawal.phase == "review" and two and withdrawal.first_approver is None:
+            assert (status, answer["applied"]) == (200, True), answer
+            assert answer["transaction"]["awaiting_second_approval"] is True
             withdrawal.first_approver = operator
             CashierModel.reached["first of two approvals"] += 1
         elif withdrawal.phase == "review" and two and withdrawal.first_approver == operator:
-            assert (status, body["error"]["code"]) == (409, "second_approver_required"), body
+            assert (status, answer["error"]["code"]) == (409, "second_approver_required"), answer
             CashierModel.reached["same approver twice"] += 1
         elif withdrawal.phase == "review":
-            assert (status, body["applied"]) == (200, True), body
-            withdrawal.phase = "approved"
+            assert (status, answer["applied"]) == (200, True), answer
+            self._pay_out(withdrawal)
             if two:
                 CashierModel.reached["second approval"] += 1
         elif withdrawal.phase == "approved":
-            assert (status, body["applied"]) == (200, False), body
+            assert (status, answer["applied"]) == (200, False), answer
         else:
-            assert (status, body["error"]["code"]) == (409, "invalid_transition"), body
+            assert (status, answer["error"]["code"]) == (409, "invalid_transition"), answer
         self._read_withdrawal(withdrawal)
+
+    @precondition(lambda self: any(d.credited - d.reversed - d.routed > 0 for d in self.deposits))
+    @rule(operator=st.sampled_from(OPERATORS))
+    def withdrawal_routed_back_to_its_card(self, operator: str) -> None:
+        """The return-to-source path in one step: a small withdrawal (one
+        approval) approved with BackOffice's suggested route."""
+        count = len(self.withdrawals)
+        self.request_withdrawal("5.00", with_method=False)
+        if len(self.withdrawals) == count:
+            return  # not enough on the account
+        self.backoffice_approves_withdrawal(count, operator, with_route=True)
 
     @precondition(lambda self: self.withdrawals)
     @rule(pick=st.integers(min_value=0))
@@ -784,6 +920,19 @@ class CashierModel(RuleBasedStateMachine):
             assert (status, body["error"]["code"]) == (409, "invalid_transition"), body
         self._read_withdrawal(withdrawal)
 
+    def _returned_of_route(self, withdrawal: ModelWithdrawal) -> dict[str, Decimal]:
+        """Of this withdrawal's shares, what the provider reported returned,
+        each deposit's returns counted against the other withdrawals' first."""
+        by_id = {d.transaction_id: d for d in self.deposits}
+        returned: dict[str, Decimal] = {}
+        for deposit_id in withdrawal.route:
+            deposit = by_id[deposit_id]
+            share = deposit.shares.get(withdrawal.transaction_id, Decimal(0))
+            mine = min(share, max(deposit.to_source - (deposit.routed - share), Decimal(0)))
+            if mine > 0:
+                returned[deposit_id] = mine
+        return returned
+
     @precondition(lambda self: self.withdrawals)
     @rule(
         pick=st.integers(min_value=0),
@@ -798,11 +947,25 @@ class CashierModel(RuleBasedStateMachine):
         else:
             status, body = self.backoffice.payout_failed(tid)
             target, sources, release = "failed", ("review", "approved"), True
-        if phase in sources:
+        returned = self._returned_of_route(withdrawal) if phase == "approved" else {}
+        if action == "payout_failed" and sum(returned.values()) >= withdrawal.amount:
+            # All of it went back to the card: there is no payout left to fail.
+            assert (status, body["error"]["code"]) == (409, "payout_returned_to_source"), body
+            CashierModel.reached["payout all returned to source: not failed"] += 1
+        elif phase in sources:
             assert (status, body["applied"]) == (200, True), body
             withdrawal.phase = target
             if release:
-                self.balance += withdrawal.amount  # the hold goes back, once
+                # The hold goes back, once: all of it, less what a card already got.
+                self.balance += withdrawal.amount - sum(returned.values(), Decimal(0))
+            by_id = {d.transaction_id: d for d in self.deposits}
+            for deposit_id in withdrawal.route if phase == "approved" else ():
+                shares = by_id[deposit_id].shares
+                if deposit_id in returned:
+                    shares[tid] = returned[deposit_id]
+                    CashierModel.reached["payout failed, part returned to source kept"] += 1
+                else:
+                    shares.pop(tid, None)
         elif phase == target:
             assert (status, body["applied"]) == (200, False), body
         else:
@@ -913,6 +1076,8 @@ class CashierModel(RuleBasedStateMachine):
         for deposit in self.deposits:
             stored = transactions[deposit.transaction_id]
             assert stored.status is PHASE_STATUS[deposit.phase], (deposit, stored.history)
+            shares = {k: Decimal(v) for k, v in (stored.payout_returns or {}).items()}
+            assert shares == deposit.shares, (deposit, stored.payout_returns)
             assert stored.counted_released is (
                 bool(deposit.counted_in) and deposit.phase in ("failed", "cancelled")
             ) or (deposit.released and stored.counted_released)
@@ -957,6 +1122,7 @@ class CashierModel(RuleBasedStateMachine):
             assert kinds[(tid, LedgerKind.WITHDRAWAL_HOLD)] == 1
             released = withdrawal.phase in ("cancelled", "failed")
             assert kinds[(tid, LedgerKind.HOLD_RELEASE)] == int(released)
+            assert moved[(tid, LedgerKind.HOLD_RELEASE)] <= withdrawal.amount
             assert kinds[(tid, LedgerKind.CREDIT)] == kinds[(tid, LedgerKind.REVERSAL)] == 0
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from cashier_core.backoffice_schemas import OperatorTransaction
 from cashier_core.positions import deposit_money
 from cashier_core.statuses import Status
 from tests.support.backoffice import BackOffice
@@ -51,6 +52,12 @@ def test_the_approval_writes_the_routes_share_on_the_deposit(
     assert stored.payout_returns == {withdrawal: "20.00"}
     assert stored.version == deposit.version + 1
     assert stored.status is Status.CREDITED
+    # BackOffice's view of a deposit shows the share, and what came back of it.
+    shown = OperatorTransaction.of(stored)
+    assert (shown.payout_returns, shown.returned_to_source_amount) == (
+        {withdrawal: "20.00"},
+        "0.00",
+    )
 
 
 def test_a_partial_return_then_its_refund_leaves_the_deposit_credited_and_debits_nothing(
