@@ -20,22 +20,29 @@ from tests.e2e.test_walkthroughs import balance, deposit, press, status_of
 pytestmark = pytest.mark.e2e
 
 
-def test_the_view_suggests_the_card_first_and_approval_records_the_route(
-    stack: LocalStack,
-) -> None:
-    created = deposit(stack, amount="15.00")
+def _card_deposit_and_held_withdrawal(
+    stack: LocalStack, deposited: str, withdrawn: str
+) -> tuple[str, str]:
+    """A card deposit paid on the hosted page and credited, then a withdrawal held."""
+    created = deposit(stack, amount=deposited)
     press(stack, created, "pay")
-    card = created["transaction"]["transaction_id"]
+    card = str(created["transaction"]["transaction_id"])
     status_of(stack, card, 3)
     held = stack.http.post(
         "/cashier/withdrawal",
         token=stack.token("alice"),
         headers={"Idempotency-Key": f"e2e-{uuid.uuid4().hex}"},
-        body={"account_id": "acc-alice-usd", "amount": "4.00", "currency": "USD",
+        body={"account_id": "acc-alice-usd", "amount": withdrawn, "currency": "USD",
               "payout_details": {"iban": "DE89370400440532013000"}},
     )  # fmt: skip
     assert held.status == 201, held.body
-    withdrawal = held.json()["transaction"]["transaction_id"]
+    return card, str(held.json()["transaction"]["transaction_id"])
+
+
+def test_the_view_suggests_the_card_first_and_approval_records_the_route(
+    stack: LocalStack,
+) -> None:
+    card, withdrawal = _card_deposit_and_held_withdrawal(stack, "15.00", "4.00")
 
     view = stack.http.get(f"/backoffice/withdrawals/{withdrawal}", headers=AS_OPERATOR)
     assert view.status == 200, view.body
@@ -65,19 +72,7 @@ def test_the_view_suggests_the_card_first_and_approval_records_the_route(
 def test_the_providers_report_of_the_card_refund_that_paid_a_withdrawal_debits_nothing(
     stack: LocalStack,
 ) -> None:
-    created = deposit(stack, amount="12.00")
-    press(stack, created, "pay")
-    card = created["transaction"]["transaction_id"]
-    status_of(stack, card, 3)
-    held = stack.http.post(
-        "/cashier/withdrawal",
-        token=stack.token("alice"),
-        headers={"Idempotency-Key": f"e2e-{uuid.uuid4().hex}"},
-        body={"account_id": "acc-alice-usd", "amount": "12.00", "currency": "USD",
-              "payout_details": {"iban": "DE89370400440532013000"}},
-    )  # fmt: skip
-    assert held.status == 201, held.body
-    withdrawal = held.json()["transaction"]["transaction_id"]
+    card, withdrawal = _card_deposit_and_held_withdrawal(stack, "12.00", "12.00")
     approved = stack.http.post(
         f"/backoffice/withdrawals/{withdrawal}/approve",
         headers=AS_OPERATOR,

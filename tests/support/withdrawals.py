@@ -72,3 +72,23 @@ def approve(
         body=body,
         principal=principal,
     )
+
+
+# Alice's seeded USD balance.
+START = Decimal("100.00")
+
+
+def sandbox_reports(lifecycle: Lifecycle, deposit_id: str, status: str, amount: str) -> int:
+    """The sandbox provider reports `status` with `amount` for the deposit as stored now."""
+    deposit = lifecycle.transaction(deposit_id)
+    return lifecycle.sandbox_webhook(lifecycle.sandbox_body(deposit, status, amount=amount))[0]
+
+
+def approved_with_route(
+    api: CustomerApi, backoffice: BackOffice, amount: str, route: dict[str, str]
+) -> str:
+    """A withdrawal of `amount`, approved (one approver) with `route`."""
+    withdrawal = withdraw(api, amount)
+    status, body = approve(backoffice, withdrawal, route=route)
+    assert status == 200, body
+    return withdrawal

@@ -5,8 +5,6 @@ the card (what the provider sent back to it)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 
 from cashier_core.positions import deposit_money
@@ -23,19 +21,20 @@ from tests.integration.functions.test_reversal_attacks import failed_refund
 from tests.support.backoffice import BackOffice
 from tests.support.customer_api import CustomerApi
 from tests.support.lifecycle import Lifecycle
-from tests.support.withdrawals import approve, balance, credited, ledger_sum, withdraw
-
-START = Decimal("100.00")  # Alice's seeded USD balance
+from tests.support.withdrawals import (
+    START,
+    approve,
+    balance,
+    credited,
+    ledger_sum,
+    sandbox_reports,
+    withdraw,
+)
 
 
 @pytest.fixture
 def backoffice(api: CustomerApi) -> BackOffice:
     return BackOffice(api)
-
-
-def _sandbox(lifecycle: Lifecycle, deposit_id: str, status: str, amount: str) -> int:
-    deposit = lifecycle.transaction(deposit_id)
-    return lifecycle.sandbox_webhook(lifecycle.sandbox_body(deposit, status, amount=amount))[0]
 
 
 def _settle_by_person(lifecycle: Lifecycle, backoffice: BackOffice, deposit_id: str) -> None:
@@ -103,10 +102,16 @@ def test_a_retried_refund_after_a_failed_return_to_source_refund_is_not_paid_twi
     status, body = approve(backoffice, withdrawal, route=route)
     assert status == 200, body
     assert balance(api) == START
-    assert _sandbox(lifecycle, deposit.transaction_id, "refunded", "60.00") == 200  # card +60
-    assert _sandbox(lifecycle, deposit.transaction_id, "refund_failed", "60.00") == 200  # card -60
+    assert (
+        sandbox_reports(lifecycle, deposit.transaction_id, "refunded", "60.00") == 200
+    )  # card +60
+    assert (
+        sandbox_reports(lifecycle, deposit.transaction_id, "refund_failed", "60.00") == 200
+    )  # card -60
     assert lifecycle.transaction(deposit.transaction_id).status is Status.MANUAL_REVIEW
-    assert _sandbox(lifecycle, deposit.transaction_id, "refunded", "60.00") == 200  # card +60
+    assert (
+        sandbox_reports(lifecycle, deposit.transaction_id, "refunded", "60.00") == 200
+    )  # card +60
     _settle_by_person(lifecycle, backoffice, deposit.transaction_id)
     # Deposited 100, withdrew 100 (60 to the card, 40 to the bank): back to the seed.
     assert balance(api) == START == ledger_sum(api)
@@ -123,13 +128,13 @@ def test_a_partly_returned_payout_failed_then_its_refund_failing_pays_back_exact
     withdrawal = withdraw(api, "100.00")
     route = {deposit.transaction_id: "60.00", "withdrawal_method": "40.00"}
     assert approve(backoffice, withdrawal, route=route)[0] == 200
-    assert _sandbox(lifecycle, deposit.transaction_id, "refunded", "60.00") == 200
+    assert sandbox_reports(lifecycle, deposit.transaction_id, "refunded", "60.00") == 200
     status, body = backoffice.payout_failed(withdrawal)
     assert status == 200, body
     assert balance(api) == START + 40
     assert backoffice.payout_failed(withdrawal)[0] == 200  # a repeat moves nothing
     assert balance(api) == START + 40
-    assert _sandbox(lifecycle, deposit.transaction_id, "refund_failed", "60.00") == 200
+    assert sandbox_reports(lifecycle, deposit.transaction_id, "refund_failed", "60.00") == 200
     _settle_by_person(lifecycle, backoffice, deposit.transaction_id)
     assert balance(api) == START + 100 == ledger_sum(api)
 

@@ -19,26 +19,21 @@ from tests.integration.functions.test_provider_reversals import (
 from tests.support.backoffice import BackOffice
 from tests.support.customer_api import CustomerApi
 from tests.support.lifecycle import Lifecycle
-from tests.support.withdrawals import approve, balance, credited, ledger_sum, withdraw
-
-START = Decimal("100.00")  # Alice's seeded USD balance
+from tests.support.withdrawals import (
+    START,
+    approve,
+    approved_with_route,
+    balance,
+    credited,
+    ledger_sum,
+    sandbox_reports,
+    withdraw,
+)
 
 
 @pytest.fixture
 def backoffice(api: CustomerApi) -> BackOffice:
     return BackOffice(api)
-
-
-def _sandbox(lifecycle: Lifecycle, deposit_id: str, status: str, amount: str) -> int:
-    deposit = lifecycle.transaction(deposit_id)
-    return lifecycle.sandbox_webhook(lifecycle.sandbox_body(deposit, status, amount=amount))[0]
-
-
-def _approved(api: CustomerApi, backoffice: BackOffice, amount: str, route: dict[str, str]) -> str:
-    withdrawal = withdraw(api, amount)
-    status, body = approve(backoffice, withdrawal, route=route)
-    assert status == 200, body
-    return withdrawal
 
 
 # --- 1. Adyen: a failed return-to-source refund is never given back ------------------
@@ -112,10 +107,10 @@ def test_a_refund_of_one_withdrawals_route_does_not_block_failing_another(
     come back. The deposit's returned 30.00 is covered by W1's share alone."""
     deposit = credited(lifecycle, "100.00")
     d = deposit.transaction_id
-    _approved(api, backoffice, "30.00", {d: "30.00"})
-    w2 = _approved(api, backoffice, "40.00", {d: "40.00"})
+    approved_with_route(api, backoffice, "30.00", {d: "30.00"})
+    w2 = approved_with_route(api, backoffice, "40.00", {d: "40.00"})
     assert balance(api) == START + Decimal("30.00")
-    assert _sandbox(lifecycle, d, "refunded", "30.00") == 200
+    assert sandbox_reports(lifecycle, d, "refunded", "30.00") == 200
     status, body = backoffice.payout_failed(w2)
     assert status == 200, body
     assert lifecycle.transaction(w2).status is Status.FAILED
@@ -134,9 +129,9 @@ def test_a_bounced_bank_part_of_a_partly_returned_payout_comes_back(
     70.00 is stranded on a withdrawal marked paid."""
     deposit = credited(lifecycle, "30.00")
     d = deposit.transaction_id
-    w = _approved(api, backoffice, "100.00", {d: "30.00", "withdrawal_method": "70.00"})
+    w = approved_with_route(api, backoffice, "100.00", {d: "30.00", "withdrawal_method": "70.00"})
     assert balance(api) == START + Decimal("30.00") - Decimal("100.00")
-    assert _sandbox(lifecycle, d, "refunded", "30.00") == 200
+    assert sandbox_reports(lifecycle, d, "refunded", "30.00") == 200
     status, body = backoffice.payout_failed(w)
     # 100 + 30 deposited - 100 held + 70 bounced back.
     assert (
@@ -157,9 +152,9 @@ def test_a_chargeback_of_a_routed_deposit_then_a_failed_payout_does_not_pay_twic
     must not come back as well."""
     deposit = credited(lifecycle, "30.00")
     d = deposit.transaction_id
-    w = _approved(api, backoffice, "30.00", {d: "30.00"})
+    w = approved_with_route(api, backoffice, "30.00", {d: "30.00"})
     assert balance(api) == START
-    assert _sandbox(lifecycle, d, "chargeback", "30.00") == 200
+    assert sandbox_reports(lifecycle, d, "chargeback", "30.00") == 200
     stored = lifecycle.transaction(d)
     assert (stored.status, deposit_money(stored).charged_back_to_source) == (
         Status.CHARGEBACK,
@@ -177,9 +172,9 @@ def test_a_dispute_won_after_a_chargeback_returned_a_payout_is_owed_to_the_custo
     merchant won): the card lost it again, so the customer is owed it."""
     deposit = credited(lifecycle, "30.00")
     d = deposit.transaction_id
-    _approved(api, backoffice, "30.00", {d: "30.00"})
-    assert _sandbox(lifecycle, d, "chargeback", "30.00") == 200
-    assert _sandbox(lifecycle, d, "reinstated", "30.00") == 200
+    approved_with_route(api, backoffice, "30.00", {d: "30.00"})
+    assert sandbox_reports(lifecycle, d, "chargeback", "30.00") == 200
+    assert sandbox_reports(lifecycle, d, "reinstated", "30.00") == 200
     stored = lifecycle.transaction(d)
     assert stored.status is Status.MANUAL_REVIEW
     assert deposit_money(stored).to_credit == Decimal("30.00")
@@ -198,11 +193,11 @@ def test_a_reinstatement_of_a_refused_chargeback_does_not_return_the_payout(
     back; the reinstatable cap now counts the payout's refund as returnable."""
     deposit = credited(lifecycle, "30.00")
     d = deposit.transaction_id
-    _approved(api, backoffice, "30.00", {d: "30.00"})
-    assert _sandbox(lifecycle, d, "refunded", "30.00") == 200
+    approved_with_route(api, backoffice, "30.00", {d: "30.00"})
+    assert sandbox_reports(lifecycle, d, "refunded", "30.00") == 200
     assert lifecycle.transaction(d).status is Status.REFUNDED
-    assert _sandbox(lifecycle, d, "chargeback", "30.00") == 200
-    assert _sandbox(lifecycle, d, "reinstated", "30.00") == 200
+    assert sandbox_reports(lifecycle, d, "chargeback", "30.00") == 200
+    assert sandbox_reports(lifecycle, d, "reinstated", "30.00") == 200
     stored = lifecycle.transaction(d)
     money = deposit_money(stored)
     assert money.reinstated == 0, "a dispute won returned the payout's refund"
@@ -224,7 +219,7 @@ def test_stripe_running_total_with_a_failed_return_and_a_retry_pays_once(
 
     deposit = stripe_credited(lifecycle)  # 100.00 -> 200.00
     d = deposit.transaction_id
-    _approved(api, backoffice, "30.00", {d: "30.00"})
+    approved_with_route(api, backoffice, "30.00", {d: "30.00"})
     assert balance(api) == Decimal("170.00")
     assert stripe_post(lifecycle, "charge.refunded", charge(3000)) == 200  # the payout
     assert balance(api) == Decimal("170.00")
