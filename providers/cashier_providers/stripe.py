@@ -241,7 +241,10 @@ class StripeProvider:
             return []
         live = event.get("livemode") if isinstance(event, dict) else None
         event_live = live if isinstance(live, bool) else None
-        return [replace(_event(event_id, kind, rule.effect, obj), live=event_live)]
+        created = event.get("created") if isinstance(event, dict) else None
+        occurred = created if isinstance(created, int) and not isinstance(created, bool) else None
+        parsed = _event(event_id, kind, rule.effect, obj)
+        return [replace(parsed, live=event_live, occurred_at=occurred)]
 
     def answer(self) -> WebhookAnswer:
         return WebhookAnswer()

@@ -11,6 +11,7 @@ Never trim an object to what our parser reads: the parser must cope with the res
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from functools import cache
 from typing import Any
@@ -33,12 +34,22 @@ def stripe_object(name: str, **ours: Any) -> dict[str, Any]:
     return {**copy.deepcopy(_stripe_fixture(name)), **ours}
 
 
-def stripe_event(kind: str, obj: dict[str, Any], *, event_id: str | None = None) -> bytes:
+def stripe_event(
+    kind: str, obj: dict[str, Any], *, event_id: str | None = None, created: int | None = None
+) -> bytes:
     """Stripe's published Event wrapping `obj`; the id is fixed by the kind unless
-    given, so sending it again is the provider's retry of one event."""
+    given, so sending it again is the provider's retry of one event. `created`
+    is when Stripe made it: by default a second after the event built before,
+    so events built in order were made in that order (a test that delivers out
+    of order says when each was made)."""
     event = stripe_object("event", id=event_id or f"evt_{kind}", type=kind, livemode=False)
     event["data"] = {"object": obj}
+    event["created"] = next(_EVENT_CLOCK) if created is None else created
     return json.dumps(event).encode()
+
+
+# Stripe's clock for the events tests build (epoch seconds, from the fixture's own).
+_EVENT_CLOCK = itertools.count(int(stripe_object("event")["created"]))
 
 
 def stripe_signature(body: bytes, secret: str) -> str:

@@ -247,6 +247,56 @@ def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move
         reference = f"refunds-to:{total}{generation}"
         if reference in money.references:
             return _already(transaction, f"{said}: this movement is recorded")
+        if money.refund_failures:
+            # After a refund failed, a total made before the failure still
+            # counts the failed refund, one made after does not, and deliveries
+            # are not ordered: the event times say which. A failure not known
+            # to be before the total is taken out of it; one whose order is
+            # unknown (no time, the same second) is also a person's to check.
+            after, unknown = _failures_after(money, report.occurred_at)
+            certain = max(reported - after - unknown, Decimal(0))
+            unsure = min(unknown, reported - certain)
+            ask = (
+                f"{said}: a total of {_money(total, transaction.currency)} after a failed refund;"
+                f" {_money(unsure, transaction.currency)} of it may be the failed refund counted"
+                " again or a new refund: check the provider before crediting"
+            )
+            if certain <= 0 and unsure > 0:
+                return Move(Outcome.RECORD, note=ask, needs_person=True)
+            if certain <= 0:
+                note = f"{said}: the total still counted a refund that failed after it"
+                return _already(transaction, note)
+            move = _reversal(transaction, replace(report, amount=certain, cumulative=False),
+                             money, reference, certain)  # fmt: skip
+            if unsure > 0:
+                move = _replace_person(replace(move, note=f"{move.note}; {ask}"))
+            return move
+    return _reversal(transaction, report, money, reference, reported)
+
+
+def _failures_after(money: DepositMoney, at: int | None) -> tuple[Decimal, Decimal]:
+    """What refund failures came back after a total made at `at` (it still
+    counted them), and what came back at a time that cannot be ordered."""
+    after = unknown = Decimal(0)
+    for amount, failed_at in money.failed_refunds:
+        if at is None or failed_at is None or failed_at == at:
+            unknown += amount
+        elif failed_at > at:
+            after += amount
+    return after, unknown
+
+
+def _reversal(
+    transaction: Transaction,
+    report: ProviderReport,
+    money: DepositMoney,
+    reference: str | None,
+    reported: Decimal | None,
+) -> Move:
+    """A reversal of a paid deposit, its amount and movement known."""
+    final = _REVERSALS[report.effect].final
+    status = transaction.status
+    said = f"provider reported {report.raw_status}"
     if status is final and reference is None:
         # The same kind of reversal again, naming no movement: a repeat report.
         return _already(transaction)
@@ -418,7 +468,12 @@ def _provider_reinstated(transaction: Transaction, report: ProviderReport) -> Mo
         cap = money.dispute_reinstatable
     cap = min(cap, money.reinstatable)
     if transaction.status in _NOT_PAID or cap <= 0:
-        return Move(Outcome.RECORD, note=f"{said}: nothing taken back is left to return")
+        note = f"{said}: nothing taken back is left to return"
+        if refund and transaction.status not in _NOT_PAID:
+            # A refund failing that no refund recorded here explains (its own
+            # report may still be on its way): a person checks the provider.
+            return Move(Outcome.RECORD, note=f"{note}; check the provider", needs_person=True)
+        return Move(Outcome.RECORD, note=note)
     try:
         reported = _reported_amount(transaction, report)
     except _Unreadable:
@@ -426,7 +481,10 @@ def _provider_reinstated(transaction: Transaction, report: ProviderReport) -> Mo
         what = f"{said} with an amount the deposit cannot take: {_reported(report)}"
         return Move(Outcome.RECORD, note=what, needs_person=True)
     returned = cap if reported is None else min(reported, cap)
-    record = MoneyRecord(MoneyEffect.REINSTATED, returned, reference, returns)
+    record = MoneyRecord(
+        MoneyEffect.REINSTATED, returned, reference, returns,
+        occurred_at=report.occurred_at if refund else None,
+    )  # fmt: skip
     note = f"{said}: {_money(returned, transaction.currency)} came back; re-credit after review"
     code = R.REFUND_FAILED if refund else R.FUNDS_REINSTATED
     move = _apply(transaction, S.MANUAL_REVIEW, code, note, money=record)

@@ -140,6 +140,8 @@ class StatusChange(DomainModel):
     # Of a reversal, the part taken from what waited to be re-credited (no
     # ledger entry: the re-credit owes that much less).
     money_before_credit: Decimal | None = None
+    # A failed refund's time at the provider (epoch seconds), where it says.
+    money_occurred_at: int | None = None
 
     @property
     def public_reason(self) -> PublicReason:

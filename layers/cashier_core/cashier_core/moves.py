@@ -66,6 +66,8 @@ class MoneyRecord:
     # A REVERSAL's (or RETURNED_TO_SOURCE's) part taken from what waited to be
     # re-credited (no ledger entry: the credit owes that much less).
     before_credit: Decimal | None = None
+    # REINSTATED by a failed refund: when the provider says it failed (epoch seconds).
+    occurred_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

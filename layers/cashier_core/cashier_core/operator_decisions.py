@@ -78,9 +78,11 @@ def decide_operator_action(transaction: Transaction, action: OperatorAction) -> 
                 return already(transaction)
             if status is not S.MANUAL_REVIEW:
                 return refuse(transaction, S.FAILED)
-            if deposit_money(transaction).on_account > 0:
-                # Credited money is on the account: "failed" would strand it
-                # there. A person credits (settles what is owed) instead.
+            money = deposit_money(transaction)
+            if money.on_account > 0 or (money.reinstated > 0 and money.to_credit > 0):
+                # Credited money is on the account, or money that came back
+                # after a reversal is owed: "failed" would strand it. A person
+                # credits (settles what is owed) instead.
                 return refuse(transaction, S.FAILED)
             return person(S.FAILED, R.REVIEW_DECLINED, f"rejected after review: {note}")
         case OperatorActionKind.RETRY_FAILED_CREDIT:

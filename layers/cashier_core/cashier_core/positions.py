@@ -48,6 +48,8 @@ class DepositMoney:
     refunded: Decimal = ZERO  # refunds the provider reported, before or after the credit
     refunds_failed: Decimal = ZERO  # of those, what came back (a refund that failed)
     refund_failures: int = 0  # how many refund failures were recorded
+    # Each refund failure: what came back, and when the provider says it failed.
+    failed_refunds: tuple[tuple[Decimal, int | None], ...] = ()
     credits: int = 0  # credit movements so far (the next credit's ledger id counts them)
     reversals: int = 0  # reversal movements so far (a reversal the provider names no id for)
     references: frozenset[str] = frozenset()  # provider movements already recorded
@@ -97,7 +99,9 @@ class DepositMoney:
         """What a dispute's win naming no movement may return: never a refund's
         return to source (no dispute took that)."""
         refunded_to_source = self.returned_to_source - self.charged_back_to_source
-        return max(self.reinstatable - refunded_to_source, ZERO)
+        # Of those, what a failed refund already brought back is no longer out.
+        still_out = max(refunded_to_source - self.refunds_failed, ZERO)
+        return max(self.reinstatable - still_out, ZERO)
 
     @property
     def refunds_standing(self) -> Decimal:
@@ -125,6 +129,7 @@ def deposit_money(transaction: Transaction) -> DepositMoney:  # noqa: PLR0912, P
     amount = transaction.amount
     credited = reversed_ = before = reinstated = refunded = refunds_failed = ZERO
     to_source = charged_back_to_source = ZERO
+    failed_refunds: list[tuple[Decimal, int | None]] = []
     credit_count = reversal_count = refund_failures = 0
     references: set[str] = set()
     taken_by: dict[str, Decimal] = defaultdict(Decimal)
@@ -186,6 +191,7 @@ def deposit_money(transaction: Transaction) -> DepositMoney:  # noqa: PLR0912, P
             if change.code is PublicReason.REFUND_FAILED:
                 refunds_failed += moved
                 refund_failures += 1
+                failed_refunds.append((moved, change.money_occurred_at))
     return DepositMoney(
         amount=amount,
         credited=credited,
@@ -195,6 +201,7 @@ def deposit_money(transaction: Transaction) -> DepositMoney:  # noqa: PLR0912, P
         refunded=refunded,
         refunds_failed=refunds_failed,
         refund_failures=refund_failures,
+        failed_refunds=tuple(failed_refunds),
         credits=credit_count,
         reversals=reversal_count,
         references=frozenset(references),

@@ -82,6 +82,9 @@ class WebhookEvent:
     # live flag and merchant account); None where the provider does not say.
     live: bool | None = None
     merchant_account: str | None = None
+    # When the provider made the event (epoch seconds; Stripe's `created`): a
+    # running total is read against the refund failures before and after it.
+    occurred_at: int | None = None
 
     @property
     def target(self) -> Status | None:

@@ -101,6 +101,8 @@ class ProviderReport:
     # For money coming back: the movement it returns (a dispute's withdrawal);
     # nothing returns unless that movement is recorded.
     reinstates: str | None = None
+    # When the provider made the event (epoch seconds), where it says.
+    occurred_at: int | None = None
     # Why the event is not this transaction's config's to move (another mode,
     # merchant account, or a secret that is not the config's); None when it is.
     scope_mismatch: str | None = None

@@ -411,6 +411,7 @@ def _report(
         cumulative=event.cumulative,
         reinstates=event.reinstates,
         scope_mismatch=scope_mismatch,
+        occurred_at=event.occurred_at,
     )
 
 

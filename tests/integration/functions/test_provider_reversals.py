@@ -59,9 +59,13 @@ def pending(lifecycle: Lifecycle, provider: str, account_id: str, reference: str
 
 
 # --- Stripe ------------------------------------------------------------------------
-def stripe_post(lifecycle: Lifecycle, kind: str, obj: dict[str, Any]) -> int:
-    """A new Stripe event (its own id) carrying `obj`."""
-    body = providers.stripe_event(kind, obj, event_id=f"evt_{uuid.uuid4().hex[:24]}")
+def stripe_post(
+    lifecycle: Lifecycle, kind: str, obj: dict[str, Any], *, created: int | None = None
+) -> int:
+    """A new Stripe event (its own id) carrying `obj`, made at `created` (default: after the last)."""
+    body = providers.stripe_event(
+        kind, obj, event_id=f"evt_{uuid.uuid4().hex[:24]}", created=created
+    )
     secret = lifecycle.api.secrets["cashier/webhooks/brand-alpha/stripe"]["webhook_secrets"][0]
     signature = providers.stripe_signature(body, secret)
     return lifecycle.post_webhook("stripe", body, [("Stripe-Signature", signature)])[0]
