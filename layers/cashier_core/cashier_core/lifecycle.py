@@ -469,10 +469,8 @@ def _provider_reinstated(transaction: Transaction, report: ProviderReport) -> Mo
     cap = min(cap, money.reinstatable)
     if transaction.status in _NOT_PAID or cap <= 0:
         note = f"{said}: nothing taken back is left to return"
-        if refund and transaction.status not in _NOT_PAID:
-            # A refund failing that no refund recorded here explains (its own
-            # report may still be on its way): a person checks the provider.
-            return Move(Outcome.RECORD, note=f"{note}; check the provider", needs_person=True)
+        if refund and transaction.status not in _NOT_PAID and returns is None:
+            return _refund_failed_first(transaction, report, note)
         return Move(Outcome.RECORD, note=note)
     try:
         reported = _reported_amount(transaction, report)
@@ -489,6 +487,30 @@ def _provider_reinstated(transaction: Transaction, report: ProviderReport) -> Mo
     code = R.REFUND_FAILED if refund else R.FUNDS_REINSTATED
     move = _apply(transaction, S.MANUAL_REVIEW, code, note, money=record)
     return _replace_person(move)
+
+
+def _refund_failed_first(transaction: Transaction, report: ProviderReport, note: str) -> Move:
+    """A refund failing before its running total is delivered (deliveries are
+    not ordered): kept with its amount and time, nothing moved, so the total,
+    made before the failure, is read without that refund. Without an amount or
+    a time it cannot be kept: a person checks the provider."""
+    try:
+        reported = _reported_amount(transaction, report)
+    except _Unreadable:
+        reported = None
+    status = transaction.status
+    if (
+        reported is None
+        or report.occurred_at is None
+        or status not in (S.CREDITED, S.MANUAL_REVIEW)
+    ):
+        return Move(Outcome.RECORD, note=f"{note}; check the provider", needs_person=True)
+    kept = f"{note} yet: {_money(reported, transaction.currency)} kept for the refund's own report"
+    record = MoneyRecord(
+        MoneyEffect.REINSTATED, Decimal(0), report.movement_reference,
+        occurred_at=report.occurred_at, failed_first=reported,
+    )  # fmt: skip
+    return _apply(transaction, status, R.REFUND_FAILED, kept, money=record)
 
 
 def _reversal_entry_id(transaction: Transaction, earlier: int, reference: str | None) -> str:

@@ -142,6 +142,9 @@ class StatusChange(DomainModel):
     money_before_credit: Decimal | None = None
     # A failed refund's time at the provider (epoch seconds), where it says.
     money_occurred_at: int | None = None
+    # A refund failure reported before its refund: the failed amount, kept to
+    # read a running total made before it (nothing moved).
+    money_failed_first: Decimal | None = None
 
     @property
     def public_reason(self) -> PublicReason:

@@ -68,6 +68,8 @@ class MoneyRecord:
     before_credit: Decimal | None = None
     # REINSTATED by a failed refund: when the provider says it failed (epoch seconds).
     occurred_at: int | None = None
+    # A refund failure reported before its refund: the failed amount (nothing moved).
+    failed_first: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

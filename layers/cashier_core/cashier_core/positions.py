@@ -191,7 +191,8 @@ def deposit_money(transaction: Transaction) -> DepositMoney:  # noqa: PLR0912, P
             if change.code is PublicReason.REFUND_FAILED:
                 refunds_failed += moved
                 refund_failures += 1
-                failed_refunds.append((moved, change.money_occurred_at))
+                failed = moved + (change.money_failed_first or ZERO)
+                failed_refunds.append((failed, change.money_occurred_at))
     return DepositMoney(
         amount=amount,
         credited=credited,

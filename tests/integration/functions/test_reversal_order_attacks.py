@@ -72,25 +72,28 @@ def test_stripe_late_running_total_after_a_refund_failure_does_not_take_the_fail
 
 
 # --- 2. Stripe: a refund failure delivered before its refund ---------------------
-def test_stripe_refund_failure_delivered_before_its_running_total_alarms_a_person(
+def test_stripe_refund_failure_delivered_before_its_running_total_is_not_lost(
     api: CustomerApi, lifecycle: Lifecycle, backoffice: BackOffice
 ) -> None:
     """re_1 (30) is refunded and fails; refund.failed is delivered before the
-    charge.refunded (total 30) that reported it. The card holds nothing. The
-    failure finds no refund to return, so it is recorded for a person to check
-    at Stripe (alarmed, the outcome says so); the late total then reverses 30.
-    Not yet automatic (a failure of a refund not yet recorded is not kept to
-    meet its total): the person re-credits after checking."""
+    charge.refunded (total 30, made before the failure) that reported it. The
+    card holds nothing, so the account keeps all 100 of the deposit: the
+    failure is kept with its amount and time, and the total made before it is
+    read without the failed refund."""
     deposit = stripe_credited(lifecycle)
-    assert stripe_post(lifecycle, "refund.failed", failed_refund("re_1", 3000)) == 200
-    outcomes = [
-        item["outcome"]["S"]
-        for item in lifecycle.deliveries()
-        if item.get("transaction_id", {}).get("S") == deposit.transaction_id
-    ]
-    assert any("nothing taken back is left to return; check the provider" in o for o in outcomes)
-    assert stripe_post(lifecycle, "charge.refunded", charge(3000)) == 200
-    assert balance(api) == START + 70 == ledger_sum(api)
+    made = 1_900_000_000
+    failure = failed_refund("re_1", 3000)
+    assert stripe_post(lifecycle, "refund.failed", failure, created=made + 1) == 200
+    stored = lifecycle.transaction(deposit.transaction_id)
+    assert (stored.status, stored.history[-1].money_failed_first) == (
+        Status.CREDITED,
+        Decimal("30.00"),
+    )
+    assert stripe_post(lifecycle, "charge.refunded", charge(3000), created=made) == 200
+    assert lifecycle.transaction(deposit.transaction_id).status is Status.CREDITED
+    # A refund made after the failure is a refund.
+    assert stripe_post(lifecycle, "charge.refunded", charge(2000), created=made + 2) == 200
+    assert balance(api) == START + 80 == ledger_sum(api)
 
 
 # --- 3. Unnamed dispute win after a failed return-to-source refund -----------------

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -96,9 +97,26 @@ class Provider:
     n: int = 0
     clock: int = 1_800_000_000  # Stripe's event times: each event made after the last
 
+    # Stripe events made but not delivered yet (deliveries are not ordered).
+    held: list[ProviderReport] = field(default_factory=list)
+    hold_next: bool = False
+
     def tick(self) -> int:
         self.clock += 1
         return self.clock
+
+    def send(self, report: ProviderReport) -> None:
+        # Only a running total is held: a failure delivered after a total made
+        # later is not ordered yet (see the xfail below).
+        if self.hold_next and report.cumulative:
+            self.hold_next = False
+            self.held.append(report)
+        else:
+            self.world.send(report)
+
+    def deliver_held(self) -> None:
+        while self.held:
+            self.world.send(self.held.pop(0))
 
     def remaining(self) -> Decimal:
         return A - self.world.card
@@ -110,8 +128,9 @@ class Provider:
         self.world.card += x
         if self.style == "stripe":
             total = sum(self.refunds.values(), Decimal(0))
-            self.world.report(E.REFUND, total, movement_reference=f"refunds-to:{total}",
-                              cumulative=True, occurred_at=self.tick())  # fmt: skip
+            self.send(ProviderReport(self.world.provider, E.REFUND, "charge.refunded", total, "USD",
+                                     movement_reference=f"refunds-to:{total}", cumulative=True,
+                                     occurred_at=self.tick()))  # fmt: skip
         elif self.style == "adyen":
             self.world.report(E.REFUND, x, movement_reference=f"{rid}:REFUND")
         else:
@@ -121,8 +140,9 @@ class Provider:
         x = self.refunds.pop(rid)
         self.world.card -= x
         if self.style == "stripe":
-            self.world.report(E.REFUND_FAILED, x, movement_reference=f"{rid}:failed",
-                              occurred_at=self.tick())  # fmt: skip
+            self.send(ProviderReport(self.world.provider, E.REFUND_FAILED, "refund.failed", x, "USD",
+                                     movement_reference=f"{rid}:failed",
+                                     occurred_at=self.tick()))  # fmt: skip
         elif self.style == "adyen":
             self.world.report(E.REFUND_FAILED, x, movement_reference=f"{rid}:REFUND_FAILED",
                               reinstates=f"{rid}:REFUND")  # fmt: skip
@@ -149,7 +169,7 @@ class Provider:
 
 ACTIONS = st.lists(
     st.tuples(
-        st.sampled_from(["refund", "dispute", "fail", "won", "credit"]),
+        st.sampled_from(["refund", "dispute", "fail", "won", "credit", "hold", "deliver"]),
         st.sampled_from(["10.00", "30.00", "40.00", "60.00", "100.00", "all"]),
         st.integers(0, 5),
     ),
@@ -169,9 +189,15 @@ def _run(style: str, actions: list[tuple[str, str, int]]) -> World:
             provider.refund_fails(sorted(provider.refunds)[pick % len(provider.refunds)])
         elif kind == "won" and provider.disputes:
             provider.won(sorted(provider.disputes)[pick % len(provider.disputes)])
-        elif kind == "credit":
+        elif kind == "credit" and not provider.held:
             world.person_credits()
+        elif kind == "hold" and style == "stripe":
+            provider.hold_next = True  # Stripe's next event arrives after the one after it
+        elif kind == "deliver":
+            provider.deliver_held()
         world.check_books()
+        if provider.held:
+            continue  # the provider's books and ours agree once its events are in
         money = deposit_money(world.tx)
         # What the deposit still owes the customer (on the account or to be
         # credited) plus what the card holds is always the deposit.
@@ -179,6 +205,8 @@ def _run(style: str, actions: list[tuple[str, str, int]]) -> World:
             f"owed {money.owed} + card {world.card} != {A}; history: "
             + "; ".join(c.reason for c in world.tx.history)
         )
+    provider.hold_next = False
+    provider.deliver_held()
     world.settle()
     world.check_books()
     assert world.ledger + world.card == A, "; ".join(c.reason for c in world.tx.history)
@@ -365,14 +393,16 @@ def test_a_stale_stripe_running_total_after_a_refund_failure_never_eats_the_recr
 def test_a_stripe_refund_failure_delivered_before_its_refund_is_not_lost() -> None:
     """re_1 (30) fails; refund.failed is delivered before charge.refunded (total
     30, the Charge as it was when the refund was made). The card holds nothing,
-    so the account must end with the whole 100, or a person must be alarmed."""
+    so the account must end with the whole 100: the failure is kept with its
+    time, and the total made before it is read without it."""
     world = _stripe()
     first = world.report(E.REFUND_FAILED, "30.00", movement_reference="re_1:failed",
                          occurred_at=2)  # fmt: skip
     world.report(E.REFUND, "30.00", movement_reference="refunds-to:30.00", cumulative=True,
                  occurred_at=1)  # fmt: skip
     world.settle()
-    assert first.needs_person or world.ledger + world.card == A, (  # type: ignore[attr-defined]
+    assert not first.needs_person  # type: ignore[attr-defined]
+    assert world.ledger + world.card == A, (
         f"account {world.ledger}, card {world.card}: the failed refund's 30 is gone, unalarmed"
     )
 
@@ -423,3 +453,26 @@ def test_a_person_cannot_reject_a_deposit_whose_returned_money_waits_to_be_recre
         f"status {world.tx.status.api_name}: account {world.ledger} + card {world.card}; "
         "the 40 owed was rejected away"
     )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "not done: a Stripe refund failure delivered after a running total made later"
+        " (which already left the failed refund out) is read as a new failure, so the"
+        " refund the later total reported is never reversed. Needs Stripe's per-refund"
+        " events (refund.created / refund.updated by id) instead of running totals."
+    ),
+)
+def test_a_failure_delivered_after_a_later_total_is_not_paid_twice() -> None:
+    world = _stripe()
+    world.report(E.REFUND, "10.00", movement_reference="refunds-to:10.00", cumulative=True,
+                 occurred_at=1)  # fmt: skip
+    world.card += Decimal("10.00")  # re_1
+    # re_1 fails at 2 (its event is delayed); re_2 (10) is made at 3: the total is 10 again.
+    world.card += Decimal("10.00") - Decimal("10.00")
+    world.report(E.REFUND, "10.00", movement_reference="refunds-to:10.00", cumulative=True,
+                 occurred_at=3)  # fmt: skip
+    world.report(E.REFUND_FAILED, "10.00", movement_reference="re_1:failed", occurred_at=2)
+    world.settle()
+    assert world.ledger + world.card == A
