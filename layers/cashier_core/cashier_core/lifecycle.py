@@ -243,7 +243,10 @@ def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move
                 transaction,
                 f"{said}: refunds up to {_money(total, transaction.currency)} are recorded",
             )
-        generation = f"#after-{money.refund_failures}-failed" if money.refund_failures else ""
+        # The failures before this total name it (one made after it does not
+        # make a total made before it another movement).
+        before = _failures_not_after(money, report.occurred_at)
+        generation = f"#after-{before}-failed" if before else ""
         reference = f"refunds-to:{total}{generation}"
         if reference in money.references:
             return _already(transaction, f"{said}: this movement is recorded")
@@ -272,6 +275,15 @@ def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move
                 move = _replace_person(replace(move, note=f"{move.note}; {ask}"))
             return move
     return _reversal(transaction, report, money, reference, reported)
+
+
+def _failures_not_after(money: DepositMoney, at: int | None) -> int:
+    """How many refund failures are not known to come after a total made at `at`."""
+    return sum(
+        1
+        for _, failed_at in money.failed_refunds
+        if at is None or failed_at is None or failed_at <= at
+    )
 
 
 def _failures_after(money: DepositMoney, at: int | None) -> tuple[Decimal, Decimal]:
@@ -357,14 +369,16 @@ def _reversal_on_account(
     to_source = min(asked, awaiting)
     taken = min(asked - to_source, reversible)
     excess = asked - to_source - taken
-    before = min(excess, max(money.to_credit, Decimal(0)))
-    over = excess - before
+    # All of the rest is recorded against what is (or will be) owed, so money
+    # that comes back later nets against it; beyond what waits now, a person looks.
+    before = excess
+    over = excess - min(excess, max(money.to_credit, Decimal(0)))
     parts = [
         f"{_money(amount, currency)} {what}"
         for amount, what in (
             (to_source, "returned to source (a withdrawal's payout)"),
             (taken, "reversed"),
-            (before, "taken from what waits to be re-credited"),
+            (before, "taken from what is owed to be re-credited"),
         )
         if amount > 0
     ]
@@ -479,9 +493,13 @@ def _provider_reinstated(transaction: Transaction, report: ProviderReport) -> Mo
         what = f"{said} with an amount the deposit cannot take: {_reported(report)}"
         return Move(Outcome.RECORD, note=what, needs_person=True)
     returned = cap if reported is None else min(reported, cap)
+    # A refund failing for more than the refunds recorded: the rest is a refund
+    # whose own total has not come yet, kept to read that total (as above).
+    rest = reported - returned if refund and returns is None and reported is not None else None
     record = MoneyRecord(
         MoneyEffect.REINSTATED, returned, reference, returns,
         occurred_at=report.occurred_at if refund else None,
+        failed_first=rest if rest else None,
     )  # fmt: skip
     note = f"{said}: {_money(returned, transaction.currency)} came back; re-credit after review"
     code = R.REFUND_FAILED if refund else R.FUNDS_REINSTATED
@@ -499,18 +517,18 @@ def _refund_failed_first(transaction: Transaction, report: ProviderReport, note:
     except _Unreadable:
         reported = None
     status = transaction.status
-    if (
-        reported is None
-        or report.occurred_at is None
-        or status not in (S.CREDITED, S.MANUAL_REVIEW)
-    ):
+    if reported is None or report.occurred_at is None:
         return Move(Outcome.RECORD, note=f"{note}; check the provider", needs_person=True)
     kept = f"{note} yet: {_money(reported, transaction.currency)} kept for the refund's own report"
     record = MoneyRecord(
         MoneyEffect.REINSTATED, Decimal(0), report.movement_reference,
         occurred_at=report.occurred_at, failed_first=reported,
     )  # fmt: skip
-    return _apply(transaction, status, R.REFUND_FAILED, kept, money=record)
+    if status in (S.CREDITED, S.MANUAL_REVIEW):
+        return _apply(transaction, status, R.REFUND_FAILED, kept, money=record)
+    # Not credited yet: kept while a person credits it (the credit waits for them).
+    move = _apply(transaction, S.MANUAL_REVIEW, R.REFUND_FAILED, kept, money=record)
+    return _replace_person(move)
 
 
 def _reversal_entry_id(transaction: Transaction, earlier: int, reference: str | None) -> str:

@@ -234,8 +234,8 @@ def model_reversal(
         asked = awaiting + reversible if reported is None else reported
         to_source = min(asked, awaiting)
         taken = min(asked - to_source, reversible)
-        before = min(asked - to_source - taken, waiting)
-        over = asked - to_source - taken - before
+        before = asked - to_source - taken  # all of the rest counts against what is owed
+        over = before - min(before, waiting)
         deposit.reversed += taken
         deposit.to_source += to_source
         deposit.before_credit += before
