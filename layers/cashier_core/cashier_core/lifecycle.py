@@ -239,17 +239,16 @@ def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move
         total = reported
         reported = total - money.refunds_standing
         if reported <= 0:
-            return _already(
-                transaction,
-                f"{said}: refunds up to {_money(total, transaction.currency)} are recorded",
-            )
+            note = f"{said}: refunds up to {_money(total, transaction.currency)} are recorded"
+            return _total_seen(transaction, report, money, total, note)
         # The failures before this total name it (one made after it does not
         # make a total made before it another movement).
         before = _failures_not_after(money, report.occurred_at)
         generation = f"#after-{before}-failed" if before else ""
         reference = f"refunds-to:{total}{generation}"
         if reference in money.references:
-            return _already(transaction, f"{said}: this movement is recorded")
+            note = f"{said}: this movement is recorded"
+            return _total_seen(transaction, report, money, total, note)
         if money.refund_failures:
             # After a refund failed, a total made before the failure still
             # counts the failed refund, one made after does not, and deliveries
@@ -268,13 +267,66 @@ def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move
                 return Move(Outcome.RECORD, note=ask, needs_person=True)
             if certain <= 0:
                 note = f"{said}: the total still counted a refund that failed after it"
-                return _already(transaction, note)
+                return _total_seen(transaction, report, money, total, note)
             move = _reversal(transaction, replace(report, amount=certain, cumulative=False),
                              money, reference, certain)  # fmt: skip
             if unsure > 0:
                 move = _replace_person(replace(move, note=f"{move.note}; {ask}"))
-            return move
+            return _with_total(move, report, total)
+        move = _reversal(transaction, report, money, reference, reported)
+        return _with_total(move, report, total)
     return _reversal(transaction, report, money, reference, reported)
+
+
+# Where a running total that moves nothing is kept: the statuses that may
+# record a change to themselves (statuses.ALLOWED_SOURCES).
+_TOTAL_KEPT = (S.CREDITED, S.MANUAL_REVIEW, S.REFUNDED)
+
+
+def _total_seen(
+    transaction: Transaction, report: ProviderReport, money: DepositMoney, total: Decimal, note: str
+) -> Move:
+    """A running total that moves nothing. The latest one the provider made is
+    kept with its time: a refund failure delivered after it, but made before
+    it, is then read against it (the total already left that refund out).
+    Another total made in the same second is kept too: then which is the
+    latest cannot be told, and a failure is not read against either."""
+    at = report.occurred_at
+    latest = max((made for _, made in money.totals), default=None)
+    same_second = {kept for kept, made in money.totals if made == at}
+    stale = latest is not None and (at is None or at < latest or total in same_second)
+    if at is None or stale or transaction.status not in _TOTAL_KEPT:
+        return _already(transaction, note)
+    record = MoneyRecord(MoneyEffect.TOTAL_SEEN, Decimal(0), occurred_at=at, total=total)
+    code = transaction.history[-1].public_reason if transaction.history else R.REFUNDED
+    note = f"{note}; kept with its time"
+    return _apply(transaction, transaction.status, code, note, money=record)
+
+
+def _with_total(move: Move, report: ProviderReport, total: Decimal) -> Move:
+    """A running total's move records the total and when the provider made it."""
+    if move.outcome is not Outcome.APPLY or report.occurred_at is None:
+        return move
+    record = move.money or MoneyRecord(MoneyEffect.TOTAL_SEEN, Decimal(0))
+    return replace(move, money=replace(record, total=total, occurred_at=report.occurred_at))
+
+
+def _left_out_by_a_later_total(money: DepositMoney, failed_at: int | None) -> Decimal | None:
+    """Of a refund failing at `failed_at`, what may still come back when the
+    provider made a running total after it: that total already left the failed
+    refund out, so only what the refunds recorded stand above it (less the
+    failures after it, which it still counted) comes back. None when no total
+    is known after the failure, or the order cannot be told (the same second)."""
+    if failed_at is None or not money.totals:
+        return None
+    latest = max(made for _, made in money.totals)
+    values = {total for total, made in money.totals if made == latest}
+    if latest <= failed_at or len(values) != 1:
+        return None
+    after, unknown = _failures_after(money, latest)
+    if unknown > 0:
+        return None
+    return max(money.refunds_standing - (values.pop() - after), Decimal(0))
 
 
 def _failures_not_after(money: DepositMoney, at: int | None) -> int:
@@ -312,9 +364,15 @@ def _reversal(
     if status is final and reference is None:
         # The same kind of reversal again, naming no movement: a repeat report.
         return _already(transaction)
+    if status in (S.REFUNDED, S.CHARGEBACK) and reference is not None:
+        # Nothing is left to take, yet the provider names a new movement: the
+        # money left twice at the provider, or an earlier reversal failed and its
+        # report is still on its way. Recorded against what is owed (money that
+        # comes back later nets against it), and a person is alarmed.
+        return _reversal_on_account(transaction, report, money, reference, reported)
     if status in (S.REFUNDED, S.CHARGEBACK):
-        # Nothing is left to take: the money left twice at the provider. Never
-        # reopens review on its own; a person is alarmed.
+        # Nothing is left to take and nothing names the movement: it may be a
+        # repeat. Never reopens review on its own; a person is alarmed.
         return Move(
             Outcome.REFUSE,
             note=f"{said} after the deposit was {status.api_name}",
@@ -456,7 +514,7 @@ def _reversal_before_credit(
     return _apply(transaction, S.MANUAL_REVIEW, code_part, note, money=record)
 
 
-def _provider_reinstated(transaction: Transaction, report: ProviderReport) -> Move:
+def _provider_reinstated(transaction: Transaction, report: ProviderReport) -> Move:  # noqa: PLR0911
     """Money taken back came back to us (a dispute won, a chargeback reversed, a
     refund that failed): never credited on a provider's word; it waits in review
     for a person, who re-credits it through the one credit path. Never more
@@ -493,8 +551,16 @@ def _provider_reinstated(transaction: Transaction, report: ProviderReport) -> Mo
         what = f"{said} with an amount the deposit cannot take: {_reported(report)}"
         return Move(Outcome.RECORD, note=what, needs_person=True)
     returned = cap if reported is None else min(reported, cap)
-    # A refund failing for more than the refunds recorded: the rest is a refund
-    # whose own total has not come yet, kept to read that total (as above).
+    if refund and returns is None and reported is not None:
+        above = _left_out_by_a_later_total(money, report.occurred_at)
+        if above is not None and above < returned:
+            if above <= 0:
+                note = f"{said}: a running total made after it already left it out"
+                return _refund_failed_first(transaction, report, note, kept="nothing moves")
+            returned = above
+    # A refund failing for more than the refunds recorded (or than a later
+    # total leaves standing): the rest is a refund whose own total has not come
+    # yet, or one a later total left out, kept to read totals by (as above).
     rest = reported - returned if refund and returns is None and reported is not None else None
     record = MoneyRecord(
         MoneyEffect.REINSTATED, returned, reference, returns,
@@ -507,11 +573,16 @@ def _provider_reinstated(transaction: Transaction, report: ProviderReport) -> Mo
     return _replace_person(move)
 
 
-def _refund_failed_first(transaction: Transaction, report: ProviderReport, note: str) -> Move:
+def _refund_failed_first(
+    transaction: Transaction,
+    report: ProviderReport,
+    note: str,
+    kept: str = "kept for the refund's own report",
+) -> Move:
     """A refund failing before its running total is delivered (deliveries are
-    not ordered): kept with its amount and time, nothing moved, so the total,
-    made before the failure, is read without that refund. Without an amount or
-    a time it cannot be kept: a person checks the provider."""
+    not ordered), or after a total made later that left it out: kept with its
+    amount and time, nothing moved, so totals are read by it. Without an amount
+    or a time it cannot be kept: a person checks the provider."""
     try:
         reported = _reported_amount(transaction, report)
     except _Unreadable:
@@ -519,12 +590,12 @@ def _refund_failed_first(transaction: Transaction, report: ProviderReport, note:
     status = transaction.status
     if reported is None or report.occurred_at is None:
         return Move(Outcome.RECORD, note=f"{note}; check the provider", needs_person=True)
-    kept = f"{note} yet: {_money(reported, transaction.currency)} kept for the refund's own report"
+    kept = f"{note}: {_money(reported, transaction.currency)} {kept}"
     record = MoneyRecord(
         MoneyEffect.REINSTATED, Decimal(0), report.movement_reference,
         occurred_at=report.occurred_at, failed_first=reported,
     )  # fmt: skip
-    if status in (S.CREDITED, S.MANUAL_REVIEW):
+    if status in _TOTAL_KEPT:
         return _apply(transaction, status, R.REFUND_FAILED, kept, money=record)
     # Not credited yet: kept while a person credits it (the credit waits for them).
     move = _apply(transaction, S.MANUAL_REVIEW, R.REFUND_FAILED, kept, money=record)

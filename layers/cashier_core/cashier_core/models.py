@@ -82,6 +82,10 @@ class MoneyEffect(StrEnum):
     # deposit (return to source): the withdrawal's hold already took it from
     # the account, so no ledger entry.
     RETURNED_TO_SOURCE = "returned_to_source"
+    # A provider's running total of refunds that moved nothing, kept with the
+    # time the provider made it: a refund failure delivered after it is read
+    # against it (the total already left the failed refund out). No ledger entry.
+    TOTAL_SEEN = "total_seen"
 
 
 class PeriodLimit(DomainModel):
@@ -140,11 +144,15 @@ class StatusChange(DomainModel):
     # Of a reversal, the part taken from what waited to be re-credited (no
     # ledger entry: the re-credit owes that much less).
     money_before_credit: Decimal | None = None
-    # A failed refund's time at the provider (epoch seconds), where it says.
+    # A failed refund's time at the provider, or a running total's (money_total)
+    # (epoch seconds), where the provider says.
     money_occurred_at: int | None = None
     # A refund failure reported before its refund: the failed amount, kept to
     # read a running total made before it (nothing moved).
     money_failed_first: Decimal | None = None
+    # A running total of refunds this change read (with money_occurred_at, when
+    # the provider made it): the latest says what the provider's refunds stand at.
+    money_total: Decimal | None = None
 
     @property
     def public_reason(self) -> PublicReason:

@@ -66,10 +66,13 @@ class MoneyRecord:
     # A REVERSAL's (or RETURNED_TO_SOURCE's) part taken from what waited to be
     # re-credited (no ledger entry: the credit owes that much less).
     before_credit: Decimal | None = None
-    # REINSTATED by a failed refund: when the provider says it failed (epoch seconds).
+    # REINSTATED by a failed refund: when the provider says it failed; with a
+    # running total (total), when the provider made it (epoch seconds).
     occurred_at: int | None = None
     # A refund failure reported before its refund: the failed amount (nothing moved).
     failed_first: Decimal | None = None
+    # The provider's running total of refunds this change read (with occurred_at).
+    total: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

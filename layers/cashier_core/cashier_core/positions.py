@@ -50,6 +50,8 @@ class DepositMoney:
     refund_failures: int = 0  # how many refund failures were recorded
     # Each refund failure: what came back, and when the provider says it failed.
     failed_refunds: tuple[tuple[Decimal, int | None], ...] = ()
+    # Each running total of refunds the provider reported, and when it made it.
+    totals: tuple[tuple[Decimal, int], ...] = ()
     credits: int = 0  # credit movements so far (the next credit's ledger id counts them)
     reversals: int = 0  # reversal movements so far (a reversal the provider names no id for)
     references: frozenset[str] = frozenset()  # provider movements already recorded
@@ -130,6 +132,7 @@ def deposit_money(transaction: Transaction) -> DepositMoney:  # noqa: PLR0912, P
     credited = reversed_ = before = reinstated = refunded = refunds_failed = ZERO
     to_source = charged_back_to_source = ZERO
     failed_refunds: list[tuple[Decimal, int | None]] = []
+    totals: list[tuple[Decimal, int]] = []
     credit_count = reversal_count = refund_failures = 0
     references: set[str] = set()
     taken_by: dict[str, Decimal] = defaultdict(Decimal)
@@ -146,7 +149,9 @@ def deposit_money(transaction: Transaction) -> DepositMoney:  # noqa: PLR0912, P
             elif effect is MoneyEffect.REVERSED_BEFORE_CREDIT:
                 moved = amount - before - reversed_ + reinstated - (credited - reversed_)
         previous = change.status
-        if effect is None or moved is None:
+        if change.money_total is not None and change.money_occurred_at is not None:
+            totals.append((change.money_total, change.money_occurred_at))
+        if effect is None or moved is None or effect is MoneyEffect.TOTAL_SEEN:
             continue
         if change.money_reference:
             references.add(change.money_reference)
@@ -203,6 +208,7 @@ def deposit_money(transaction: Transaction) -> DepositMoney:  # noqa: PLR0912, P
         refunds_failed=refunds_failed,
         refund_failures=refund_failures,
         failed_refunds=tuple(failed_refunds),
+        totals=tuple(totals),
         credits=credit_count,
         reversals=reversal_count,
         references=frozenset(references),

@@ -162,8 +162,12 @@ class TransactionReply(Reply):
             instructions=transaction.instructions,
             created_at=transaction.created_at,
             updated_at=transaction.updated_at,
+            # A running total that moved nothing is the provider's bookkeeping,
+            # kept to read later events by; it is no news to the customer.
             history=[
-                StatusChangeReply.of(change, transaction.currency) for change in transaction.history
+                StatusChangeReply.of(change, transaction.currency)
+                for change in transaction.history
+                if change.money_effect is not MoneyEffect.TOTAL_SEEN
             ],
         )
 

@@ -58,7 +58,12 @@ ALLOWED_SOURCES: Final[dict[TransactionType, dict[Status, frozenset[Status]]]] =
         # Money must have been taken before it can be given back or disputed. A
         # refund or dispute during review is applied, so that review can never
         # credit money that has already left; only credited is reversed.
-        S.REFUNDED: frozenset({S.PROVIDER_CONFIRMED, S.CREDITED, S.CREDIT_FAILED, S.MANUAL_REVIEW}),
+        # refunded -> refunded: a refund failure or a running total of refunds
+        # that moves nothing, recorded with its time (lifecycle reads later ones
+        # against it).
+        S.REFUNDED: frozenset(
+            {S.PROVIDER_CONFIRMED, S.CREDITED, S.CREDIT_FAILED, S.MANUAL_REVIEW, S.REFUNDED}
+        ),
         S.CHARGEBACK: frozenset(
             {S.PROVIDER_CONFIRMED, S.CREDITED, S.CREDIT_FAILED, S.MANUAL_REVIEW}
         ),

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -106,9 +105,9 @@ class Provider:
         return self.clock
 
     def send(self, report: ProviderReport) -> None:
-        # Only a running total is held: a failure delivered after a total made
-        # later is not ordered yet (see the xfail below).
-        if self.hold_next and report.cumulative:
+        # Any Stripe event may be held: a running total or a refund failure
+        # delivered after events made later.
+        if self.hold_next:
             self.hold_next = False
             self.held.append(report)
         else:
@@ -455,15 +454,6 @@ def test_a_person_cannot_reject_a_deposit_whose_returned_money_waits_to_be_recre
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "not done: a Stripe refund failure delivered after a running total made later"
-        " (which already left the failed refund out) is read as a new failure, so the"
-        " refund the later total reported is never reversed. Needs Stripe's per-refund"
-        " events (refund.created / refund.updated by id) instead of running totals."
-    ),
-)
 def test_a_failure_delivered_after_a_later_total_is_not_paid_twice() -> None:
     world = _stripe()
     world.report(E.REFUND, "10.00", movement_reference="refunds-to:10.00", cumulative=True,

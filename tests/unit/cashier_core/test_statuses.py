@@ -29,7 +29,7 @@ DEPOSIT_MATRIX = """
 4   . . x . . . . x x x
 5   . . . . . . . . . x
 6   . . . . . . . . . x
-7   . . . . . . . . . x
+7   . . . . . . . x . x
 8   . . . . . . . . . x
 9   . . x . . x . x x x
 """
@@ -96,7 +96,8 @@ def test_the_table_names_every_target_for_both_types() -> None:
 
 def test_only_partial_reversals_and_a_withdrawals_first_of_two_approvals_keep_the_status() -> None:
     """credited -> credited and manual_review -> manual_review record part of a
-    deposit refunded or charged back; a withdrawal's manual_review ->
+    deposit refunded or charged back; refunded -> refunded a refund failure or
+    a running total that moves nothing; a withdrawal's manual_review ->
     manual_review records who approved first (at most once). Nothing else
     moves to itself."""
     moves_to_itself = {
@@ -107,6 +108,7 @@ def test_only_partial_reversals_and_a_withdrawals_first_of_two_approvals_keep_th
     assert moves_to_itself == {
         (TransactionType.DEPOSIT, Status.CREDITED),
         (TransactionType.DEPOSIT, Status.MANUAL_REVIEW),
+        (TransactionType.DEPOSIT, Status.REFUNDED),
         (TransactionType.WITHDRAWAL, Status.MANUAL_REVIEW),
     }
 
@@ -117,8 +119,10 @@ def test_nothing_re_enters_created() -> None:
 
 
 def test_refunded_leaves_only_for_a_person_when_the_refund_came_back() -> None:
+    # refunded -> refunded records a refund failure or a running total that
+    # moves nothing, with its time (lifecycle._total_seen).
     exits = {t for t in Status if can_transition(TransactionType.DEPOSIT, Status.REFUNDED, t)}
-    assert exits == {Status.MANUAL_REVIEW}
+    assert exits == {Status.MANUAL_REVIEW, Status.REFUNDED}
     assert not is_final(TransactionType.DEPOSIT, Status.REFUNDED)
 
 
@@ -138,7 +142,9 @@ def test_refund_and_chargeback_need_money_taken_first() -> None:
         Status.MANUAL_REVIEW,
     }
     for target in (Status.REFUNDED, Status.CHARGEBACK):
-        assert ALLOWED_SOURCES[TransactionType.DEPOSIT][target] == money_taken
+        # refunded -> refunded records what moves nothing (see above).
+        sources = ALLOWED_SOURCES[TransactionType.DEPOSIT][target] - {target}
+        assert sources == money_taken
 
 
 def test_late_success_after_failed_or_cancelled_goes_to_manual_review() -> None:

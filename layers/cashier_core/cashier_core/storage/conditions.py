@@ -118,6 +118,7 @@ def status_update(
         money_before_credit=money.before_credit if money else None,
         money_occurred_at=money.occurred_at if money else None,
         money_failed_first=money.failed_first if money else None,
+        money_total=money.total if money else None,
     )
     names = {
         "#status": "status",
