@@ -280,7 +280,7 @@ def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move
 
 # Where a running total that moves nothing is kept: the statuses that may
 # record a change to themselves (statuses.ALLOWED_SOURCES).
-_TOTAL_KEPT = (S.CREDITED, S.MANUAL_REVIEW, S.REFUNDED)
+_TOTAL_KEPT = (S.CREDITED, S.MANUAL_REVIEW, S.REFUNDED, S.CHARGEBACK)
 
 
 def _total_seen(
@@ -364,15 +364,9 @@ def _reversal(
     if status is final and reference is None:
         # The same kind of reversal again, naming no movement: a repeat report.
         return _already(transaction)
-    if status in (S.REFUNDED, S.CHARGEBACK) and reference is not None:
-        # Nothing is left to take, yet the provider names a new movement: the
-        # money left twice at the provider, or an earlier reversal failed and its
-        # report is still on its way. Recorded against what is owed (money that
-        # comes back later nets against it), and a person is alarmed.
-        return _reversal_on_account(transaction, report, money, reference, reported)
     if status in (S.REFUNDED, S.CHARGEBACK):
-        # Nothing is left to take and nothing names the movement: it may be a
-        # repeat. Never reopens review on its own; a person is alarmed.
+        # Nothing is left to take: the money left twice at the provider. Never
+        # reopens review on its own; a person is alarmed.
         return Move(
             Outcome.REFUSE,
             note=f"{said} after the deposit was {status.api_name}",
@@ -504,9 +498,14 @@ def _reversal_before_credit(
     said = f"provider reported {report.raw_status}"
     owed = money.owed
     asked = owed if reported is None else reported
-    if _is_captured_amount(transaction, report) or asked >= owed:
-        record = MoneyRecord(MoneyEffect.REVERSED_BEFORE_CREDIT, min(asked, owed), reference)
-        move = _apply(transaction, final, code_whole, said, money=record)
+    captured = _is_captured_amount(transaction, report)
+    if captured or asked >= owed:
+        # All of it is recorded, beyond what is owed too (money that comes back
+        # later nets against it; a person is alarmed), unless the report names
+        # the captured amount, which is the whole deposit: what is still owed.
+        taken = max(min(asked, owed), Decimal(0)) if captured else asked
+        record = MoneyRecord(MoneyEffect.REVERSED_BEFORE_CREDIT, taken, reference)
+        move = _apply(transaction, final, code_whole, said, money=record if taken > 0 else None)
         return _replace_person(move) if asked > owed else move
     record = MoneyRecord(MoneyEffect.REVERSED_BEFORE_CREDIT, asked, reference)
     part, whole = _money(asked, transaction.currency), _money(owed, transaction.currency)

@@ -64,8 +64,9 @@ ALLOWED_SOURCES: Final[dict[TransactionType, dict[Status, frozenset[Status]]]] =
         S.REFUNDED: frozenset(
             {S.PROVIDER_CONFIRMED, S.CREDITED, S.CREDIT_FAILED, S.MANUAL_REVIEW, S.REFUNDED}
         ),
+        # chargeback -> chargeback: as refunded -> refunded.
         S.CHARGEBACK: frozenset(
-            {S.PROVIDER_CONFIRMED, S.CREDITED, S.CREDIT_FAILED, S.MANUAL_REVIEW}
+            {S.PROVIDER_CONFIRMED, S.CREDITED, S.CREDIT_FAILED, S.MANUAL_REVIEW, S.CHARGEBACK}
         ),
         # A success after failed/cancelled, an amount mismatch, or a reversed
         # chargeback needs a person; it never jumps back onto the success path.

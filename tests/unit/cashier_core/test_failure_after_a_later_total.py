@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from cashier_core.models import MoneyEffect
 from cashier_core.moves import Outcome
 from cashier_core.positions import deposit_money
@@ -116,11 +118,20 @@ def test_a_total_older_than_the_latest_one_is_not_kept_again() -> None:
     assert len(world.tx.history) == before
 
 
-def test_a_named_dispute_after_the_deposit_was_refunded_is_recorded_against_what_is_owed() -> None:
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "not done: a reversal after the deposit reads as all refunded is refused and"
+        " alarmed, not recorded (a provider that names movements by event id, as the"
+        " sandbox does, would make a resent report a second reversal). The failure's"
+        " money then comes back whole and a person must net the dispute by hand."
+    ),
+)
+def test_a_named_dispute_after_the_deposit_was_refunded_nets_against_the_failure() -> None:
     """All refunded (total 100 at 1); the refund fails at 2 (its event is on
-    its way); the cardholder disputes 10. The dispute names its movement: it is
-    recorded (a person is alarmed) instead of refused, so the failure's 100
-    coming back nets against it and the re-credit is 90, not 100."""
+    its way); the cardholder disputes 10. The dispute is refused (a person is
+    alarmed); the failure's 100 comes back, and crediting all of it pays the
+    dispute's 10 twice."""
     world = World(provider="stripe")
     _total(world, "100.00", at=1)
     dispute = world.send(
@@ -134,7 +145,6 @@ def test_a_named_dispute_after_the_deposit_was_refunded_is_recorded_against_what
         )
     )
     assert dispute.needs_person  # type: ignore[attr-defined]
-    assert world.tx.status is S.MANUAL_REVIEW
     _failed(world, "re_1", "100.00", at=2)
     world.card += Decimal("10.00")  # the dispute's 10
     _settled(world)

