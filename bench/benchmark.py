@@ -41,7 +41,7 @@ sys.path[:0] = [str(REPO), str(REPO / "layers" / "cashier_core"), str(REPO / "pr
 
 RUNS = int(os.environ.get("BENCH_RUNS", "9"))
 WARM_CALLS = int(os.environ.get("BENCH_WARM_CALLS", "1000"))
-# Calls that create a deposit: each one that is accepted grows the tables, and
+# Calls that create a transaction (deposits, withdrawals): each grows the tables, and
 # moto copies every table a TransactWriteItems touches, so a thousand accepted
 # deposits in one world time moto (and took 17 GB), not the handler.
 DEPOSIT_CALLS = int(os.environ.get("BENCH_DEPOSIT_CALLS", "200"))
@@ -222,7 +222,7 @@ def local_world() -> Iterator[tuple[Any, CallCounter]]:
             read_settings,
         )
 
-        # One customer makes WARM_CALLS deposits here: the per-minute rate and
+        # One customer makes DEPOSIT_CALLS deposits here: the per-minute rate and
         # the brands' deposit limits would refuse most of them, and a refusal
         # is not what the deposit figures mean to time (_answered checks).
         os.environ[DEPOSITS_PER_CUSTOMER_PER_MINUTE] = str(10 * max(WARM_CALLS, DEPOSIT_CALLS))

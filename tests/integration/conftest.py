@@ -13,6 +13,7 @@ from cashier_local.seed import apply_seed, read_seed
 from tests.conftest import REGION
 from tests.support import builders
 from tests.support.aws import LocalAws, local_aws
+from tests.support.backoffice import BackOffice
 from tests.support.customer_api import CustomerApi
 from tests.support.lifecycle import Lifecycle
 
@@ -43,6 +44,12 @@ def api(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> CustomerApi:
     )
     forget_secrets()
     return CustomerApi(aws, seed, secrets)
+
+
+@pytest.fixture
+def backoffice(api: CustomerApi) -> BackOffice:
+    """BackOffice's API as an operator calls it (a test module may set one up its own way)."""
+    return BackOffice(api)
 
 
 @pytest.fixture

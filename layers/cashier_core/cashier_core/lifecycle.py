@@ -55,7 +55,7 @@ from cashier_core.signals import (
     Signal,
     SweepCheck,
 )
-from cashier_core.statuses import PublicReason, Status, TransactionType
+from cashier_core.statuses import PublicReason, Status, TransactionType, automatic_sources
 
 # The signals are re-exported: callers speak of a decision and its signals together.
 __all__ = [
@@ -278,9 +278,11 @@ def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move
     return _reversal(transaction, report, money, reference, reported)
 
 
-# Where a running total that moves nothing is kept: the statuses that may
-# record a change to themselves (statuses.ALLOWED_SOURCES).
-_TOTAL_KEPT = (S.CREDITED, S.MANUAL_REVIEW, S.REFUNDED, S.CHARGEBACK)
+def _records_itself(transaction: Transaction) -> bool:
+    """Whether the status may record a change to itself (the transition table):
+    where a running total or a refund failure that moves nothing is kept."""
+    status = transaction.status
+    return status in automatic_sources(transaction.type, status)
 
 
 def _total_seen(
@@ -291,11 +293,10 @@ def _total_seen(
     it, is then read against it (the total already left that refund out).
     Another total made in the same second is kept too: then which is the
     latest cannot be told, and a failure is not read against either."""
-    at = report.occurred_at
-    latest = max((made for _, made in money.totals), default=None)
-    same_second = {kept for kept, made in money.totals if made == at}
-    stale = latest is not None and (at is None or at < latest or total in same_second)
-    if at is None or stale or transaction.status not in _TOTAL_KEPT:
+    at, latest = report.occurred_at, money.latest_totals
+    if at is None or not _records_itself(transaction):
+        return _already(transaction, note)
+    if latest is not None and (at < latest[0] or (at == latest[0] and total in latest[1])):
         return _already(transaction, note)
     record = MoneyRecord(MoneyEffect.TOTAL_SEEN, Decimal(0), occurred_at=at, total=total)
     code = transaction.history[-1].public_reason if transaction.history else R.REFUNDED
@@ -317,16 +318,17 @@ def _left_out_by_a_later_total(money: DepositMoney, failed_at: int | None) -> De
     refund out, so only what the refunds recorded stand above it (less the
     failures after it, which it still counted) comes back. None when no total
     is known after the failure, or the order cannot be told (the same second)."""
-    if failed_at is None or not money.totals:
+    latest = money.latest_totals
+    if failed_at is None or latest is None:
         return None
-    latest = max(made for _, made in money.totals)
-    values = {total for total, made in money.totals if made == latest}
-    if latest <= failed_at or len(values) != 1:
+    made, totals = latest
+    if made <= failed_at or len(totals) != 1:
         return None
-    after, unknown = _failures_after(money, latest)
+    after, unknown = _failures_after(money, made)
     if unknown > 0:
         return None
-    return max(money.refunds_standing - (values.pop() - after), Decimal(0))
+    (total,) = totals
+    return max(money.refunds_standing - (total - after), Decimal(0))
 
 
 def _failures_not_after(money: DepositMoney, at: int | None) -> int:
@@ -555,7 +557,7 @@ def _provider_reinstated(transaction: Transaction, report: ProviderReport) -> Mo
         if above is not None and above < returned:
             if above <= 0:
                 note = f"{said}: a running total made after it already left it out"
-                return _refund_failed_first(transaction, report, note, kept="nothing moves")
+                return _refund_failed_first(transaction, report, note, outcome="nothing moves")
             returned = above
     # A refund failing for more than the refunds recorded (or than a later
     # total leaves standing): the rest is a refund whose own total has not come
@@ -576,7 +578,7 @@ def _refund_failed_first(
     transaction: Transaction,
     report: ProviderReport,
     note: str,
-    kept: str = "kept for the refund's own report",
+    outcome: str = "kept for the refund's own report",
 ) -> Move:
     """A refund failing before its running total is delivered (deliveries are
     not ordered), or after a total made later that left it out: kept with its
@@ -589,12 +591,12 @@ def _refund_failed_first(
     status = transaction.status
     if reported is None or report.occurred_at is None:
         return Move(Outcome.RECORD, note=f"{note}; check the provider", needs_person=True)
-    kept = f"{note}: {_money(reported, transaction.currency)} {kept}"
+    kept = f"{note}: {_money(reported, transaction.currency)} {outcome}"
     record = MoneyRecord(
         MoneyEffect.REINSTATED, Decimal(0), report.movement_reference,
         occurred_at=report.occurred_at, failed_first=reported,
     )  # fmt: skip
-    if status in _TOTAL_KEPT:
+    if _records_itself(transaction):
         return _apply(transaction, status, R.REFUND_FAILED, kept, money=record)
     # Not credited yet: kept while a person credits it (the credit waits for them).
     move = _apply(transaction, S.MANUAL_REVIEW, R.REFUND_FAILED, kept, money=record)

@@ -110,6 +110,15 @@ class DepositMoney:
         """Refunds recorded and not failed: what a running total of refunds is measured against."""
         return self.refunded - self.refunds_failed
 
+    @property
+    def latest_totals(self) -> tuple[int, frozenset[Decimal]] | None:
+        """When the provider made its latest running total of refunds, and the
+        totals reported for that second (more than one: not an order)."""
+        if not self.totals:
+            return None
+        latest = max(made for _, made in self.totals)
+        return latest, frozenset(total for total, made in self.totals if made == latest)
+
     def returnable(self, movement: str) -> Decimal:
         """What may still come back of one named movement."""
         return self.taken_by.get(movement, ZERO) - self.returned_of.get(movement, ZERO)

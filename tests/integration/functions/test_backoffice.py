@@ -20,11 +20,6 @@ from tests.support.lifecycle import Lifecycle
 ALICE, CAROL, DAN = "cus-alice", "cus-carol", "cus-dan"
 
 
-@pytest.fixture
-def backoffice(api: CustomerApi) -> BackOffice:
-    return BackOffice(api)
-
-
 def balance(api: CustomerApi, account_id: str = "acc-alice-usd") -> Decimal:
     return api.aws.accounts().get(account_id).balance
 

@@ -10,8 +10,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
 from cashier_core.cashier import Cashier
 from cashier_core.credit_queue import CreditQueue
 from cashier_core.lifecycle import ProviderEffect, ProviderReport
@@ -23,12 +21,6 @@ from tests.support import builders, providers
 from tests.support.backoffice import BackOffice
 from tests.support.customer_api import CustomerApi
 from tests.support.lifecycle import Lifecycle
-
-
-@pytest.fixture
-def backoffice(api: CustomerApi) -> BackOffice:
-    return BackOffice(api)
-
 
 USD = "acc-alice-usd"  # seeded with 100.00
 EUR = "acc-alice-eur"

@@ -16,11 +16,6 @@ from tests.support.lifecycle import Lifecycle
 from tests.support.withdrawals import ALICE, credited, withdraw
 
 
-@pytest.fixture
-def backoffice(api: CustomerApi) -> BackOffice:
-    return BackOffice(api)
-
-
 def approve(
     backoffice: BackOffice, transaction_id: str, route: dict[str, str] | None
 ) -> tuple[int, dict[str, Any]]:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from cashier_core.backoffice_schemas import OperatorTransaction
 from cashier_core.positions import deposit_money
 from cashier_core.statuses import Status
@@ -19,11 +17,6 @@ from tests.support.lifecycle import Lifecycle
 from tests.support.withdrawals import approve, balance, credited, ledger_sum, withdraw
 
 START = Decimal("100.00")  # Alice's seeded USD balance
-
-
-@pytest.fixture
-def backoffice(api: CustomerApi) -> BackOffice:
-    return BackOffice(api)
 
 
 def _paid_back(

@@ -14,11 +14,6 @@ from tests.support.lifecycle import Lifecycle
 from tests.support.withdrawals import approve, credited, withdraw
 
 
-@pytest.fixture
-def backoffice(api: CustomerApi) -> BackOffice:
-    return BackOffice(api)
-
-
 def test_two_approvals_racing_cannot_both_return_the_whole_of_one_deposit(
     api: CustomerApi, lifecycle: Lifecycle, backoffice: BackOffice
 ) -> None:

@@ -5,8 +5,6 @@ the card (what the provider sent back to it)."""
 
 from __future__ import annotations
 
-import pytest
-
 from cashier_core.positions import deposit_money
 from cashier_core.statuses import Status
 from tests.integration.functions.test_provider_reversals import (
@@ -30,11 +28,6 @@ from tests.support.withdrawals import (
     sandbox_reports,
     withdraw,
 )
-
-
-@pytest.fixture
-def backoffice(api: CustomerApi) -> BackOffice:
-    return BackOffice(api)
 
 
 def _settle_by_person(lifecycle: Lifecycle, backoffice: BackOffice, deposit_id: str) -> None:

@@ -7,17 +7,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from tests.support.backoffice import BackOffice
 from tests.support.customer_api import CustomerApi
 from tests.support.lifecycle import Lifecycle
 from tests.support.withdrawals import approve, balance, credited, ledger_sum, withdraw
-
-
-@pytest.fixture
-def backoffice(api: CustomerApi) -> BackOffice:
-    return BackOffice(api)
 
 
 def test_the_providers_report_of_a_return_to_source_refund_does_not_debit_twice(

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from cashier_core.models import MoneyEffect
 from cashier_core.positions import deposit_money
 from cashier_core.statuses import Status
@@ -29,11 +27,6 @@ from tests.support.withdrawals import (
     sandbox_reports,
     withdraw,
 )
-
-
-@pytest.fixture
-def backoffice(api: CustomerApi) -> BackOffice:
-    return BackOffice(api)
 
 
 # --- 1. Adyen: a failed return-to-source refund is never given back ------------------

@@ -6,8 +6,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
 from cashier_core.statuses import Status
 from tests.integration.functions.test_provider_reversals import (
     EUR,
@@ -23,13 +21,7 @@ from tests.integration.functions.test_provider_reversals import (
 )
 from tests.support import builders, providers
 from tests.support.backoffice import BackOffice
-from tests.support.customer_api import CustomerApi
 from tests.support.lifecycle import Lifecycle
-
-
-@pytest.fixture
-def backoffice(api: CustomerApi) -> BackOffice:
-    return BackOffice(api)
 
 
 def failed_refund(refund_id: str, amount: int) -> dict[str, Any]:

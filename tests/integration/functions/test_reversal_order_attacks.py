@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from cashier_core.statuses import Status
 from tests.integration.functions.test_provider_reversals import charge, stripe_credited, stripe_post
 from tests.integration.functions.test_reversal_attacks import failed_refund
@@ -18,11 +16,6 @@ from tests.support.lifecycle import Lifecycle
 from tests.support.withdrawals import approve, balance, credited, ledger_sum, withdraw
 
 START = Decimal("100.00")  # Alice's seeded USD balance
-
-
-@pytest.fixture
-def backoffice(api: CustomerApi) -> BackOffice:
-    return BackOffice(api)
 
 
 def _settle_by_person(lifecycle: Lifecycle, backoffice: BackOffice, deposit_id: str) -> None:

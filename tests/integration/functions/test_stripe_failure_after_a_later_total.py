@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from cashier_core.models import MoneyEffect
 from cashier_core.statuses import Status
 from tests.integration.functions.test_provider_reversals import charge, stripe_credited, stripe_post
@@ -21,11 +19,6 @@ from tests.support.withdrawals import balance, ledger_sum
 
 START = Decimal("100.00")  # Alice's seeded USD balance
 MADE = 1_900_000_000  # Stripe's `created` of the first event below
-
-
-@pytest.fixture
-def backoffice(api: CustomerApi) -> BackOffice:
-    return BackOffice(api)
 
 
 def test_a_refund_failure_after_the_same_total_made_later_moves_nothing(

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from cashier_core.statuses import Status
 from tests.integration.functions.test_provider_reversals import (
     charge,
@@ -23,11 +21,6 @@ from tests.support.withdrawals import balance, ledger_sum
 
 START = Decimal("100.00")  # Alice's seeded USD balance
 MADE = 1_900_000_000
-
-
-@pytest.fixture
-def backoffice(api: CustomerApi) -> BackOffice:
-    return BackOffice(api)
 
 
 def test_a_late_failure_after_a_later_total_on_a_charged_back_deposit_is_not_paid_twice(

@@ -19,11 +19,6 @@ from tests.support.lifecycle import Lifecycle
 ALICE, MALLORY = "cus-alice", "cus-mallory"
 
 
-@pytest.fixture
-def backoffice(api: CustomerApi) -> BackOffice:
-    return BackOffice(api)
-
-
 def balance(api: CustomerApi) -> Decimal:
     return api.aws.accounts().get("acc-alice-usd").balance
 

@@ -16,41 +16,11 @@ from decimal import Decimal
 
 from cashier_core.signals import ProviderReport
 from cashier_core.statuses import Status
+from tests.unit.cashier_core.test_reversal_failure_order import _failed, _total
 from tests.unit.cashier_core.test_reversals_against_the_card import A, E, World
 
 S = Status
 D = Decimal
-
-
-def _total(world: World, total: str, at: int) -> object:
-    """Stripe's charge.refunded: Charge.amount_refunded, the Event's `created`."""
-    return world.send(
-        ProviderReport(
-            "stripe",
-            E.REFUND,
-            "charge.refunded",
-            D(total),
-            "USD",
-            movement_reference=f"refunds-to:{D(total)}",
-            cumulative=True,
-            occurred_at=at,
-        )
-    )
-
-
-def _failed(world: World, refund_id: str, amount: str, at: int) -> object:
-    """Stripe's refund.failed: one refund's amount, the Event's `created`."""
-    return world.send(
-        ProviderReport(
-            "stripe",
-            E.REFUND_FAILED,
-            "refund.failed",
-            D(amount),
-            "USD",
-            movement_reference=f"{refund_id}:failed",
-            occurred_at=at,
-        )
-    )
 
 
 def _dispute(world: World, dispute_id: str, amount: str, at: int) -> object:
@@ -83,8 +53,8 @@ def test_a_later_total_reaching_a_charged_back_deposit_is_kept_for_a_late_failur
     deposit is now `chargeback`), total 30 @3, re_1's failure @2.
 
     The total made at 3 is exactly what the change keeps to read a late failure
-    by, but `_total_seen` keeps it only in credited / manual_review / refunded
-    (_TOTAL_KEPT; chargeback -> chargeback is not in the table): in
+    by, but `_total_seen` kept it only in credited / manual_review / refunded
+    (chargeback -> chargeback was not in the table): in
     `chargeback` it is ALREADY and dropped. The failure then finds only the
     total made at 1 (before it), so all 30 comes back "re-credit after review"
     and the person's credit pays re_1's 30 a second time (account 30 + card
