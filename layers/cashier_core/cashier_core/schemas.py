@@ -162,14 +162,26 @@ class TransactionReply(Reply):
             instructions=transaction.instructions,
             created_at=transaction.created_at,
             updated_at=transaction.updated_at,
-            # A running total that moved nothing is the provider's bookkeeping,
-            # kept to read later events by; it is no news to the customer.
             history=[
                 StatusChangeReply.of(change, transaction.currency)
-                for change in transaction.history
-                if change.money_effect is not MoneyEffect.TOTAL_SEEN
+                # Each change beside the one before it (None before the first).
+                for previous, change in zip(
+                    (None, *transaction.history), transaction.history, strict=False
+                )
+                if not _bookkeeping(previous, change)
             ],
         )
+
+
+def _bookkeeping(previous: StatusChange | None, change: StatusChange) -> bool:
+    """A running total kept to read later events by, which moved no money and
+    changed no status: no news to the customer. One that came with a change of
+    status (a move the total itself made) is shown."""
+    return (
+        change.money_effect is MoneyEffect.TOTAL_SEEN
+        and previous is not None
+        and previous.status is change.status
+    )
 
 
 class DepositReply(Reply):
