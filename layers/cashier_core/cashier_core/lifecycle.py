@@ -278,9 +278,14 @@ def _provider_reversal(transaction: Transaction, report: ProviderReport) -> Move
     return _reversal(transaction, report, money, reference, reported)
 
 
+# Where a refund failure that moves nothing stays: no credit of this deposit
+# waits. Before the credit it goes to a person, who credits what is owed.
+_NOTHING_WAITS_TO_BE_CREDITED = (S.CREDITED, S.MANUAL_REVIEW, S.REFUNDED, S.CHARGEBACK)
+
+
 def _records_itself(transaction: Transaction) -> bool:
     """Whether the status may record a change to itself (the transition table):
-    where a running total or a refund failure that moves nothing is kept."""
+    where a running total that moves nothing is kept."""
     status = transaction.status
     return status in automatic_sources(transaction.type, status)
 
@@ -505,10 +510,13 @@ def _reversal_before_credit(
         # All of it is recorded, beyond what is owed too (money that comes back
         # later nets against it; a person is alarmed), unless the report names
         # the captured amount, which is the whole deposit: what is still owed.
-        taken = max(min(asked, owed), Decimal(0)) if captured else asked
+        taken = max(min(asked, owed) if captured else asked, Decimal(0))
         record = MoneyRecord(MoneyEffect.REVERSED_BEFORE_CREDIT, taken, reference)
-        move = _apply(transaction, final, code_whole, said, money=record if taken > 0 else None)
-        return _replace_person(move) if asked > owed else move
+        # Recorded even when nothing is taken: a change with no record would be
+        # read as a legacy one that took all that is owed.
+        move = _apply(transaction, final, code_whole, said, money=record)
+        # More than is owed, or nothing owed to take it from: a person looks.
+        return _replace_person(move) if asked > owed or taken <= 0 else move
     record = MoneyRecord(MoneyEffect.REVERSED_BEFORE_CREDIT, asked, reference)
     part, whole = _money(asked, transaction.currency), _money(owed, transaction.currency)
     note = f"{said}: {part} of {whole} went back before the credit"
@@ -596,7 +604,7 @@ def _refund_failed_first(
         MoneyEffect.REINSTATED, Decimal(0), report.movement_reference,
         occurred_at=report.occurred_at, failed_first=reported,
     )  # fmt: skip
-    if _records_itself(transaction):
+    if status in _NOTHING_WAITS_TO_BE_CREDITED:
         return _apply(transaction, status, R.REFUND_FAILED, kept, money=record)
     # Not credited yet: kept while a person credits it (the credit waits for them).
     move = _apply(transaction, S.MANUAL_REVIEW, R.REFUND_FAILED, kept, money=record)

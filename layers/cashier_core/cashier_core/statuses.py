@@ -45,13 +45,16 @@ ALLOWED_SOURCES: Final[dict[TransactionType, dict[Status, frozenset[Status]]]] =
         # manual_review -> provider_confirmed is BackOffice crediting a reviewed
         # deposit; credit_failed -> provider_confirmed is a retry once the cause
         # is fixed. Both then go through the one credit path.
+        # provider_confirmed -> provider_confirmed and credit_failed ->
+        # credit_failed: a running total of refunds that moves nothing, kept
+        # with its time while the credit waits (lifecycle._total_seen).
         S.PROVIDER_CONFIRMED: frozenset(
-            {S.CREATED, S.PENDING_PAYMENT, S.MANUAL_REVIEW, S.CREDIT_FAILED}
+            {S.CREATED, S.PENDING_PAYMENT, S.MANUAL_REVIEW, S.CREDIT_FAILED, S.PROVIDER_CONFIRMED}
         ),
         # credited -> credited: part of the deposit refunded or charged back;
         # the change records the amount and its ledger entry moves it.
         S.CREDITED: frozenset({S.PROVIDER_CONFIRMED, S.CREDITED}),
-        S.CREDIT_FAILED: frozenset({S.PROVIDER_CONFIRMED}),
+        S.CREDIT_FAILED: frozenset({S.PROVIDER_CONFIRMED, S.CREDIT_FAILED}),
         # manual_review -> failed is a person rejecting a reviewed deposit (OPERATOR_ONLY).
         S.FAILED: frozenset({S.CREATED, S.PENDING_PAYMENT, S.MANUAL_REVIEW}),
         S.CANCELLED: frozenset({S.CREATED, S.PENDING_PAYMENT}),

@@ -24,9 +24,9 @@ DEPOSIT_MATRIX = """
     0 1 2 3 4 5 6 7 8 9
 0   . x x . . x x . . x
 1   . . x . . x x . . x
-2   . . . x x . . x x x
+2   . . x x x . . x x x
 3   . . . x . . . x x x
-4   . . x . . . . x x x
+4   . . x . x . . x x x
 5   . . . . . . . . . x
 6   . . . . . . . . . x
 7   . . . . . . . x . x
@@ -97,7 +97,9 @@ def test_the_table_names_every_target_for_both_types() -> None:
 def test_only_partial_reversals_and_a_withdrawals_first_of_two_approvals_keep_the_status() -> None:
     """credited -> credited and manual_review -> manual_review record part of a
     deposit refunded or charged back; refunded -> refunded and chargeback ->
-    chargeback a refund failure or a running total that moves nothing; a withdrawal's manual_review ->
+    chargeback a refund failure or a running total that moves nothing, and
+    provider_confirmed / credit_failed to themselves such a total while the
+    credit waits; a withdrawal's manual_review ->
     manual_review records who approved first (at most once). Nothing else
     moves to itself."""
     moves_to_itself = {
@@ -106,7 +108,9 @@ def test_only_partial_reversals_and_a_withdrawals_first_of_two_approvals_keep_th
         if can_transition(transaction_type, status, status)
     }
     assert moves_to_itself == {
+        (TransactionType.DEPOSIT, Status.PROVIDER_CONFIRMED),
         (TransactionType.DEPOSIT, Status.CREDITED),
+        (TransactionType.DEPOSIT, Status.CREDIT_FAILED),
         (TransactionType.DEPOSIT, Status.MANUAL_REVIEW),
         (TransactionType.DEPOSIT, Status.REFUNDED),
         (TransactionType.DEPOSIT, Status.CHARGEBACK),
